@@ -1,0 +1,3 @@
+from .model_size import model_size
+
+__all__ = ['model_size']

@@ -1,0 +1,93 @@
+"""Spiking-neuron modules: :class:`IELIF` (QSD Eq. 9-10) and binary :class:`LIF` (Eq. 1-3).
+
+Inputs are multi-step tensors ``(T, B, ...)``.  Both neurons start from a
+zero state on every forward (no user-side ``reset_net``).  Setting
+``spike_driven = True`` (done by :func:`mmqsd.deploy.to_spike_driven`) makes a
+neuron emit a :class:`~mmqsd.layers.SpikeTrain` of binary spikes instead of
+multi-bit values.
+"""
+from typing import Optional
+
+import torch
+from torch import nn
+
+from ..ops import counts_to_spike_train, ie_lif, ie_lif_counts, lif_multistep
+from .spike_train import SpikeTrain
+
+
+class IELIF(nn.Module):
+    """Information-enhanced LIF (Eq. 9): ``a = round(clip(gain*v, 0, levels)) / norm``.
+
+    Training emits multi-bit spikes ``k / norm`` (k = 0..levels) with a
+    straight-through gradient; the spike-driven form emits ``levels`` binary
+    spikes over virtual time steps, ``sum_t s[t] = k`` (Eq. 10).
+
+    Args:
+        levels: the paper's ``b``, the largest integer emitted (default 4).
+        gain: membrane scaling before clipping (paper: 1; authors' code: ``levels``).
+        norm: output divisor (default ``levels``; authors' attention neuron: ``levels/2``).
+    """
+
+    def __init__(self, levels: int = 4, gain: float = 1.0, norm: Optional[float] = None):
+        super().__init__()
+        ie_lif(torch.zeros(1), levels, gain, norm)  # validates levels early
+        self.levels = levels
+        self.gain = float(gain)
+        self.norm = float(levels if norm is None else norm)
+        self.spike_driven = False
+
+    @property
+    def firing_range(self):
+        """Membrane interval ``(lowest potential that fires, saturation)``."""
+        return 0.5 / self.gain, self.levels / self.gain
+
+    def forward(self, v: torch.Tensor):
+        if self.spike_driven:
+            counts = ie_lif_counts(v, self.levels, self.gain)
+            return SpikeTrain(counts_to_spike_train(counts, self.levels), 1.0 / self.norm)
+        return ie_lif(v, self.levels, self.gain, self.norm)
+
+    def extra_repr(self):
+        return f'levels={self.levels}, gain={self.gain:g}, norm={self.norm:g}'
+
+
+class LIF(nn.Module):
+    """Binary multi-step LIF neuron (Eq. 1-3, soft reset, rectangle surrogate Eq. 16).
+
+    The QSD paper's baseline neuron.  Spikes are already binary, so the
+    spike-driven form is a one-step :class:`SpikeTrain`.
+    """
+
+    levels = 1
+
+    def __init__(self, tau: float = 0.5, threshold: float = 1.0, surrogate_width: float = 1.0):
+        super().__init__()
+        if threshold <= 0 or surrogate_width <= 0:
+            raise ValueError('LIF threshold and surrogate_width must be positive')
+        self.tau = float(tau)
+        self.threshold = float(threshold)
+        self.surrogate_width = float(surrogate_width)
+        self.spike_driven = False
+
+    @property
+    def firing_range(self):
+        return self.threshold, self.threshold
+
+    def forward(self, x: torch.Tensor):
+        spikes = lif_multistep(x, self.tau, self.threshold, self.surrogate_width)
+        return SpikeTrain(spikes.unsqueeze(0), 1.0) if self.spike_driven else spikes
+
+    def extra_repr(self):
+        return f'tau={self.tau:g}, threshold={self.threshold:g}'
+
+
+NEURONS = {'ie_lif': IELIF, 'lif': LIF}
+
+
+def build_neuron(cfg: dict) -> nn.Module:
+    """Build a neuron from ``dict(type='ie_lif'|'lif', **kwargs)``."""
+    cfg = dict(cfg)
+    kind = cfg.pop('type')
+    if kind not in NEURONS:
+        raise ValueError(f'unknown neuron type {kind!r}; choose one of {sorted(NEURONS)}')
+    return NEURONS[kind](**cfg)

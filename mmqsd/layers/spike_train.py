@@ -1,0 +1,93 @@
+"""Binary spike trains over virtual time steps, and the synapses that consume them.
+
+In the spike-driven inference form (QSD Fig. 1b, Eq. 10) a neuron emits a
+:class:`SpikeTrain`: ``D`` binary tensors ``s[0..D-1]`` and the value ``scale``
+of one spike, standing for ``scale * sum_t s[t]``.  Consumers never densify it:
+
+* a synapse (conv / linear, linear in its input) runs on every binary step and
+  accumulates, ``y = scale * sum_t W s[t] + b`` (:func:`synaptic_forward`);
+* a product of two spike tensors is expanded over all step pairs so that every
+  matrix product has binary operands, ``(sum_i a_i)(sum_j b_j) = sum_ij a_i b_j``
+  (:func:`spike_matmul`).  ``(sum_t q_t)(sum_t k_t)^T != sum_t q_t k_t^T``, so the
+  per-step shortcut would be wrong.
+"""
+from dataclasses import dataclass
+from typing import Callable, Optional, Union
+
+import torch
+
+
+@dataclass
+class SpikeTrain:
+    """``spikes``: (D, *shape) binary tensor; ``scale``: value carried by one spike."""
+    spikes: torch.Tensor
+    scale: float
+
+    @property
+    def num_steps(self) -> int:
+        return self.spikes.shape[0]
+
+    @property
+    def shape(self) -> torch.Size:
+        return self.spikes.shape[1:]
+
+    def map(self, fn: Callable[[torch.Tensor], torch.Tensor]) -> 'SpikeTrain':
+        """Apply a value-preserving op (reshape, permute, pooling of a mask...) per step.
+
+        ``fn`` receives a tensor with a leading step axis, so it must address the
+        other axes with negative indices.
+        """
+        return SpikeTrain(fn(self.spikes), self.scale)
+
+    def to_dense(self) -> torch.Tensor:
+        """The multi-bit value ``scale * sum_t s[t]`` (for checks and analysis only)."""
+        return self.spikes.sum(0) * self.scale
+
+
+SpikeOrTensor = Union[torch.Tensor, SpikeTrain]
+
+
+def map_values(x: SpikeOrTensor, fn: Callable[[torch.Tensor], torch.Tensor]) -> SpikeOrTensor:
+    """Apply a shape op written with negative axes to a tensor or a spike train."""
+    return x.map(fn) if isinstance(x, SpikeTrain) else fn(x)
+
+
+def _fold_batch(x: torch.Tensor, op: Callable, sample_dims: int) -> torch.Tensor:
+    lead = x.shape[:x.dim() - sample_dims]
+    out = op(x.reshape(-1, *x.shape[x.dim() - sample_dims:]))
+    return out.reshape(*lead, *out.shape[1:])
+
+
+def synaptic_forward(x: SpikeOrTensor, op: Callable, bias: Optional[torch.Tensor],
+                     sample_dims: int) -> torch.Tensor:
+    """Run a linear synaptic ``op`` (without bias) on ``x`` and add ``bias`` once.
+
+    ``op`` takes a batch ``(N, *sample)`` where ``sample`` has ``sample_dims``
+    axes (3 for conv2d, 2 for conv1d, 1 for linear); every leading axis of ``x``
+    (time, batch, and for a spike train the virtual steps) is folded into ``N``.
+    """
+    if isinstance(x, SpikeTrain):
+        y = _fold_batch(x.spikes, op, sample_dims).sum(0) * x.scale
+    else:
+        y = _fold_batch(x, op, sample_dims)
+    if bias is not None:
+        y = y + bias.view(-1, *([1] * (sample_dims - 1)))
+    return y
+
+
+def spike_matmul(a: SpikeOrTensor, b: SpikeOrTensor) -> torch.Tensor:
+    """``dense(a) @ dense(b)`` computed with binary operands where given spike trains.
+
+    Two spike trains: ``sa * sb * sum_ij a_i @ b_j`` (all step pairs, each a
+    binary x binary product).  One spike train and a tensor ``c`` (e.g. the
+    accumulated integer count ``K^T V``): ``sa * sum_i a_i @ c``, binary rows
+    gating additions of ``c``.
+    """
+    if isinstance(a, SpikeTrain) and isinstance(b, SpikeTrain):
+        pairs = a.spikes.unsqueeze(1) @ b.spikes.unsqueeze(0)
+        return pairs.sum((0, 1)) * (a.scale * b.scale)
+    if isinstance(a, SpikeTrain):
+        return (a.spikes @ b).sum(0) * a.scale
+    if isinstance(b, SpikeTrain):
+        return (a @ b.spikes).sum(0) * b.scale
+    return a @ b

@@ -1,0 +1,3 @@
+from .qsd_cls_head import QSDClsHead
+
+__all__ = ['QSDClsHead']

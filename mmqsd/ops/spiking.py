@@ -1,0 +1,102 @@
+"""Spiking-neuron functions (QSD paper Eq. 1-3, 9-10, 16).
+
+* :func:`ie_lif` - IE-LIF multi-bit spikes, Eq. 9: ``a = round(clip(g*v, 0, L)) / norm``
+  with a straight-through gradient inside ``0 < g*v < L``.  ``L`` (``levels``) is
+  the paper's ``b``; the paper uses ``g = 1`` and ``norm = L``.  The authors'
+  code uses ``g = L`` (``round(clip(4x, 0, 4)) / 4``), and ``norm = L/2`` in the
+  attention neuron; both are reachable through the arguments.
+* :func:`ie_lif_counts` / :func:`counts_to_spike_train` - the integer spike count
+  ``n`` and its expansion into ``L`` binary spikes over virtual time steps
+  (Eq. 10, Fig. 1b): ``sum_t s[t] = n``.
+* :func:`lif_multistep` - binary LIF over T steps, Eq. 1-3 with soft reset and
+  the rectangle surrogate of Eq. 16.
+
+Rounding is round-half-up (``floor(x + 0.5)``), as in the authors' code, not
+torch's round-half-to-even.
+"""
+from typing import Optional
+
+import torch
+
+
+def _check_levels(levels: int) -> int:
+    if isinstance(levels, bool) or not isinstance(levels, int) or levels < 1:
+        raise ValueError(f'IE-LIF levels (the paper\'s b) must be a positive int, got {levels!r}')
+    return levels
+
+
+class _IELIFFunction(torch.autograd.Function):
+
+    @staticmethod
+    def forward(ctx, v, levels: int, gain: float, norm: float):
+        u = v * gain
+        ctx.save_for_backward((u > 0) & (u < levels))
+        ctx.factor = gain / norm
+        return torch.floor(u.clamp(0, levels) + 0.5) / norm
+
+    @staticmethod
+    def backward(ctx, grad):
+        (inside, ) = ctx.saved_tensors
+        return grad * inside.to(grad.dtype) * ctx.factor, None, None, None
+
+
+def ie_lif(v: torch.Tensor, levels: int = 4, gain: float = 1.0,
+           norm: Optional[float] = None) -> torch.Tensor:
+    """Eq. 9: multi-bit IE-LIF output ``round(clip(gain*v, 0, levels)) / norm``."""
+    levels = _check_levels(levels)
+    return _IELIFFunction.apply(v, levels, float(gain), float(levels if norm is None else norm))
+
+
+def ie_lif_counts(v: torch.Tensor, levels: int = 4, gain: float = 1.0) -> torch.Tensor:
+    """Integer spike counts ``n = round(clip(gain*v, 0, levels))`` (no gradient)."""
+    return torch.floor((v.detach() * gain).clamp(0, _check_levels(levels)) + 0.5)
+
+
+def counts_to_spike_train(counts: torch.Tensor, num_steps: int) -> torch.Tensor:
+    """Eq. 10: expand counts ``n`` into ``num_steps`` binary spikes ``s[t] = [t < n]``.
+
+    Returns a tensor of shape ``(num_steps, *counts.shape)`` with values in {0, 1}
+    whose sum over the first axis equals ``counts``.
+    """
+    steps = torch.arange(num_steps, device=counts.device, dtype=counts.dtype)
+    return (counts.unsqueeze(0) > steps.view(-1, *([1] * counts.dim()))).to(counts.dtype)
+
+
+class _HeavisideRect(torch.autograd.Function):
+    """Heaviside step with the rectangle surrogate of Eq. 16."""
+
+    @staticmethod
+    def forward(ctx, x, width: float):
+        ctx.save_for_backward(x)
+        ctx.width = width
+        return (x >= 0).to(x.dtype)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (x, ) = ctx.saved_tensors
+        window = (x.abs() < ctx.width / 2).to(grad.dtype) / ctx.width
+        return grad * window, None
+
+
+def heaviside_rect(x: torch.Tensor, width: float = 1.0) -> torch.Tensor:
+    """Eq. 2 + Eq. 16: ``Theta(x)`` forward, ``1/a * [|x| < a/2]`` backward."""
+    return _HeavisideRect.apply(x, float(width))
+
+
+def lif_multistep(x: torch.Tensor, tau: float = 0.5, threshold: float = 1.0,
+                  surrogate_width: float = 1.0) -> torch.Tensor:
+    """Binary LIF over the leading time axis of ``x`` (Eq. 1-3, soft reset).
+
+    ``v[t] = h[t-1] + x[t]``;  ``s[t] = Theta(v[t] - threshold)``;
+    ``h[t] = tau * v[t] - threshold * s[t]`` (Eq. 3 with the reset scaled by the
+    threshold, identical to the paper for ``threshold = 1``), ``h[-1] = 0``.
+    The state starts from zero on every call.
+    """
+    h = torch.zeros_like(x[0])
+    spikes = []
+    for x_t in x:
+        v = h + x_t
+        s = heaviside_rect(v - threshold, surrogate_width)
+        h = tau * v - threshold * s
+        spikes.append(s)
+    return torch.stack(spikes)
