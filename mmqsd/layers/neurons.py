@@ -41,6 +41,12 @@ class IELIF(nn.Module):
         """Membrane interval ``(lowest potential that fires, saturation)``."""
         return 0.5 / self.gain, self.levels / self.gain
 
+    def spike_counts(self, output) -> torch.Tensor:
+        """Integer spikes per neuron and time step behind an output of this neuron."""
+        if isinstance(output, SpikeTrain):
+            return output.spikes.sum(0)
+        return torch.round(output * self.norm)
+
     def forward(self, v: torch.Tensor):
         if self.spike_driven:
             counts = ie_lif_counts(v, self.levels, self.gain)
@@ -73,6 +79,10 @@ class LIF(nn.Module):
     def firing_range(self):
         return self.threshold, self.threshold
 
+    def spike_counts(self, output) -> torch.Tensor:
+        """Spikes (0/1) per neuron and time step behind an output of this neuron."""
+        return output.spikes.sum(0) if isinstance(output, SpikeTrain) else output
+
     def forward(self, x: torch.Tensor):
         spikes = lif_multistep(x, self.tau, self.threshold, self.surrogate_width)
         return SpikeTrain(spikes.unsqueeze(0), 1.0) if self.spike_driven else spikes
@@ -81,11 +91,15 @@ class LIF(nn.Module):
         return f'tau={self.tau:g}, threshold={self.threshold:g}'
 
 
-NEURONS = {'ie_lif': IELIF, 'lif': LIF}
+#: Real-valued stand-ins for a spiking neuron: ``relu`` makes the ANN counterpart of
+#: a QSD model (the FGD teacher, QSD Sec. 4.3 / Fig. 1c), ``identity`` a read-out
+#: without a neuron (Spikformer's classification head).  They have no spike-driven form.
+REAL_ACTIVATIONS = {'relu': nn.ReLU, 'identity': nn.Identity}
+NEURONS = {'ie_lif': IELIF, 'lif': LIF, **REAL_ACTIVATIONS}
 
 
 def build_neuron(cfg: dict) -> nn.Module:
-    """Build a neuron from ``dict(type='ie_lif'|'lif', **kwargs)``."""
+    """Build a neuron from ``dict(type='ie_lif'|'lif'|'relu'|'identity', **kwargs)``."""
     cfg = dict(cfg)
     kind = cfg.pop('type')
     if kind not in NEURONS:

@@ -71,13 +71,41 @@ def resolve_arch(arch: Union[str, dict]) -> dict:
     return arch
 
 
-def neuron_config(neuron: str, levels: int, **extra) -> dict:
-    """The neuron config shared by every layer of a QSD model."""
+def neuron_config(neuron: Union[str, dict], levels: int, **extra) -> dict:
+    """The neuron config shared by every layer of a QSD model.
+
+    ``neuron`` is 'ie_lif' (with ``levels``), 'lif', or a full
+    :func:`~mmqsd.layers.build_neuron` config such as ``dict(type='relu')``.
+    """
+    if isinstance(neuron, dict):
+        return dict(neuron, **extra)
     if neuron == 'ie_lif':
         return dict(type='ie_lif', levels=levels, **extra)
     if neuron == 'lif':
         return dict(type='lif', **extra)
-    raise ValueError(f"unknown neuron {neuron!r}: use 'ie_lif' (QSD) or 'lif' (binary baseline)")
+    raise ValueError(f"unknown neuron {neuron!r}: use 'ie_lif' (QSD) or 'lif' (binary baseline), "
+                     "or a neuron config dict such as dict(type='relu') (real-valued, see "
+                     'mmqsd.ANNTransformer)')
+
+
+def check_time_steps(time_steps: int) -> int:
+    """Validate the number of time steps T."""
+    if isinstance(time_steps, bool) or not isinstance(time_steps, int) or time_steps < 1:
+        raise ValueError(f'time_steps must be a positive int, got {time_steps!r}')
+    return time_steps
+
+
+def to_multistep(x: torch.Tensor, time_steps: int) -> torch.Tensor:
+    """(B, C, H, W) images -> repeated (T, B, C, H, W); (B, T, C, H, W) frames -> (T, B, ...)."""
+    if x.dim() == 4:
+        return x.unsqueeze(0).expand(time_steps, *x.shape)
+    if x.dim() == 5:
+        if x.shape[1] != time_steps:
+            raise ValueError(f'got {x.shape[1]} frames per sample but time_steps='
+                             f'{time_steps}; set the backbone time_steps to match')
+        return x.transpose(0, 1)
+    raise ValueError(f'expected (B, C, H, W) images or (B, T, C, H, W) frames, '
+                     f'got shape {tuple(x.shape)}')
 
 
 @MODELS.register_module()
@@ -88,14 +116,17 @@ class QSDTransformer(BaseModule):
         arch: 'T' | 'M' | 'L' (15.1M / 31.3M / 55.4M with a 1000-class head) or a dict.
         in_channels: input channels (3 for images, 2-3 for event frames).
         weight_bits: LSQ weight bits (2..8) or None for full precision.
-        neuron: 'ie_lif' (multi-bit IE-LIF, Eq. 9) or 'lif' (binary LIF, Eq. 1-3).
+        neuron: 'ie_lif' (multi-bit IE-LIF, Eq. 9), 'lif' (binary LIF, Eq. 1-3) or a
+            neuron config dict (``dict(type='relu')`` for the ANN counterpart).
         levels: IE-LIF's b (largest spike count, default 4).
         time_steps: T; static images are repeated T times.  Stateless IE-LIF
             gains nothing from T > 1; the LIF baseline does.
         mprf: apply the membrane potential rectify function to q/k/v (Eq. 12).
         neuron_cfg: extra neuron kwargs (e.g. ``dict(gain=4.)`` for the authors' convention).
         attn_neuron_cfg: overrides for the attention-output neuron.
-        attn_scale: constant of ``scale * q (k^T v)`` (authors' QSD: 0.25).
+        attn_scale: constant of ``scale * q (k^T v)`` (authors' QSD: 0.25; None: 1/sqrt(d)).
+        attention: 'spike' (Q-SDSA) or 'softmax' (MHSA of the ANN counterpart,
+            :class:`~mmqsd.models.backbones.ANNTransformer`).
         layer_scale_init: initial per-channel layer scale of transformer blocks.
         out_indices: stages (0-3) whose outputs are returned.
         stage4_stride: stride of the last downsampling (1 as in the authors' code, or 2).
@@ -106,17 +137,17 @@ class QSDTransformer(BaseModule):
     """
 
     def __init__(self, arch: Union[str, dict] = 'T', in_channels: int = 3,
-                 weight_bits=4, neuron: str = 'ie_lif', levels: int = 4, time_steps: int = 1,
-                 mprf: bool = True, neuron_cfg: dict = None, attn_neuron_cfg: dict = None,
-                 attn_scale: float = 0.25, layer_scale_init: float = 1e-6,
+                 weight_bits=4, neuron: Union[str, dict] = 'ie_lif', levels: int = 4,
+                 time_steps: int = 1, mprf: bool = True, neuron_cfg: dict = None,
+                 attn_neuron_cfg: dict = None, attn_scale: float = 0.25,
+                 layer_scale_init: float = 1e-6,
                  out_indices: Sequence[int] = (3, ), stage4_stride: int = 1,
                  frozen_stages: int = -1, norm_eval: bool = False, time_reduce: str = 'none',
-                 drop_path_rate: float = 0., init_cfg=None):
+                 drop_path_rate: float = 0., attention: str = 'spike', init_cfg=None):
         super().__init__(init_cfg=init_cfg)
         self.arch = resolve_arch(arch)
         check_weight_bits(weight_bits)
-        if isinstance(time_steps, bool) or not isinstance(time_steps, int) or time_steps < 1:
-            raise ValueError(f'time_steps must be a positive int, got {time_steps!r}')
+        check_time_steps(time_steps)
         if stage4_stride not in (1, 2):
             raise ValueError(f'stage4_stride must be 1 (authors) or 2 (4/8/16/32 pyramid), '
                              f'got {stage4_stride}')
@@ -125,6 +156,7 @@ class QSDTransformer(BaseModule):
         out_indices = tuple(i + 4 if i < 0 else i for i in out_indices)
         if not out_indices or any(i not in range(4) for i in out_indices):
             raise ValueError(f'out_indices must be stage indices in 0..3, got {out_indices}')
+        self.in_channels = in_channels
         self.weight_bits = weight_bits
         self.time_steps = time_steps
         self.out_indices = out_indices
@@ -144,7 +176,7 @@ class QSDTransformer(BaseModule):
         def transformer_stage(dim, rates):
             return nn.ModuleList(
                 TransformerBlock(dim, self.arch['num_heads'], ncfg, weight_bits, ratio, mprf, acfg,
-                                 attn_scale, layer_scale_init, rate) for rate in rates)
+                                 attn_scale, layer_scale_init, rate, attention) for rate in rates)
 
         self.stages = nn.ModuleList([
             nn.ModuleList([
@@ -166,16 +198,8 @@ class QSDTransformer(BaseModule):
         self._freeze_stages()
 
     def to_multistep(self, x: torch.Tensor) -> torch.Tensor:
-        """(B, C, H, W) images -> repeated (T, B, C, H, W); (B, T, C, H, W) frames -> (T, B, ...)."""
-        if x.dim() == 4:
-            return x.unsqueeze(0).expand(self.time_steps, *x.shape)
-        if x.dim() == 5:
-            if x.shape[1] != self.time_steps:
-                raise ValueError(f'got {x.shape[1]} frames per sample but time_steps='
-                                 f'{self.time_steps}; set the backbone time_steps to match')
-            return x.transpose(0, 1)
-        raise ValueError(f'expected (B, C, H, W) images or (B, T, C, H, W) frames, '
-                         f'got shape {tuple(x.shape)}')
+        """Images or frames -> ``(T, B, C, H, W)``, see :func:`to_multistep`."""
+        return to_multistep(x, self.time_steps)
 
     def forward(self, x):
         x = self.to_multistep(x)

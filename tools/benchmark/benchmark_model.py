@@ -1,0 +1,177 @@
+#!/usr/bin/env python
+"""Time training steps and inference of a config's model, with peak memory.
+
+Modes: ``train`` (forward + backward + optimizer step with the config's
+optim_wrapper), ``infer`` (multi-bit inference), ``spike`` (spike-driven
+inference, binary spikes over virtual time steps).  Each mode runs
+``--warmup`` untimed iterations, then ``--repeats`` timed ones; the median and
+the spread (min-max) are reported.  ``--compare CONFIG2`` runs a second config
+in the same process and prints the time ratios.
+
+Example::
+
+    python tools/benchmark/benchmark_model.py configs/cls/qsd_t_in1k.py \
+        --batch-size 8 --input-size 224 --modes train infer spike
+"""
+import argparse
+import json
+import platform
+import statistics
+import threading
+import time
+
+import torch
+from mmengine.config import DictAction
+from mmengine.optim import build_optim_wrapper
+
+from mmqsd.apis import init_model
+from mmqsd.deploy import randomize_statistics, to_spike_driven
+
+
+class PeakMemory:
+    """Peak resident memory (CPU, sampled every 2 ms) or CUDA max allocated, in MiB."""
+
+    def __init__(self, device):
+        self.device = torch.device(device)
+        self.peak_mib = 0.0
+
+    @staticmethod
+    def _rss_mib():
+        with open('/proc/self/statm') as f:
+            return int(f.read().split()[1]) * 4096 / 2**20
+
+    def _sample(self):
+        while not self._stop.is_set():
+            self.peak_mib = max(self.peak_mib, self._rss_mib())
+            time.sleep(0.002)
+
+    def __enter__(self):
+        if self.device.type == 'cuda':
+            torch.cuda.reset_peak_memory_stats(self.device)
+        else:
+            self._stop = threading.Event()
+            self._thread = threading.Thread(target=self._sample, daemon=True)
+            self._thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        if self.device.type == 'cuda':
+            self.peak_mib = torch.cuda.max_memory_allocated(self.device) / 2**20
+        else:
+            self._stop.set()
+            self._thread.join()
+
+
+def _sync(device):
+    if torch.device(device).type == 'cuda':
+        torch.cuda.synchronize(device)
+
+
+def _timed(step, warmup, repeats, device):
+    for _ in range(warmup):
+        step()
+    _sync(device)
+    times = []
+    with PeakMemory(device) as memory:
+        for _ in range(repeats):
+            start = time.perf_counter()
+            step()
+            _sync(device)
+            times.append(time.perf_counter() - start)
+    return dict(median_s=statistics.median(times), min_s=min(times), max_s=max(times),
+                repeats=repeats, peak_mem_mib=round(memory.peak_mib, 1))
+
+
+def _train_step_fn(model, inputs, cfg):
+    optim_wrapper = build_optim_wrapper(model, cfg.optim_wrapper)
+    classifier = hasattr(model, 'head') and hasattr(model.head, 'loss')
+    if classifier:
+        from mmpretrain.structures import DataSample
+        num_classes = model.head.num_classes
+        samples = [DataSample().set_gt_label(i % num_classes) for i in range(len(inputs))]
+
+    def step():
+        model.train()
+        if classifier:
+            loss = model(inputs, samples, mode='loss')['loss']
+        else:  # synthetic loss over the raw outputs
+            loss = sum(o.float().mean() for o in _flatten(model(inputs, mode='tensor')))
+        optim_wrapper.update_params(loss)
+    return step
+
+
+def _flatten(outputs):
+    if isinstance(outputs, torch.Tensor):
+        return [outputs]
+    return [t for o in outputs for t in _flatten(o)]
+
+
+def _infer_step_fn(model, inputs):
+    @torch.no_grad()
+    def step():
+        model(inputs, mode='tensor')
+    return step
+
+
+def benchmark(config, args):
+    torch.manual_seed(0)
+    model = init_model(config, cfg_options=args.cfg_options, device=args.device)
+    randomize_statistics(model)  # realistic firing instead of an untrained model's
+    height, width = (args.input_size * 2)[:2]
+    inputs = torch.randn(args.batch_size, 3, height, width, device=args.device)
+    results = {}
+    for mode in args.modes:
+        if mode == 'train':
+            step = _train_step_fn(model, inputs, model.cfg)
+        elif mode == 'infer':
+            step = _infer_step_fn(model.eval(), inputs)
+        else:
+            step = _infer_step_fn(to_spike_driven(model), inputs)
+        results[mode] = _timed(step, args.warmup, args.repeats, args.device)
+        results[mode]['images_per_s'] = round(args.batch_size / results[mode]['median_s'], 2)
+        print(f'{config} [{mode}] median {results[mode]["median_s"]:.3f} s '
+              f'(min {results[mode]["min_s"]:.3f}, max {results[mode]["max_s"]:.3f}), '
+              f'{results[mode]["images_per_s"]} img/s, peak {results[mode]["peak_mem_mib"]} MiB')
+    return results
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument('config')
+    parser.add_argument('--compare', help='a second config to run side by side')
+    parser.add_argument('--modes', nargs='+', default=['train', 'infer'],
+                        choices=['train', 'infer', 'spike'])
+    parser.add_argument('--batch-size', type=int, default=8)
+    parser.add_argument('--input-size', type=int, nargs='+', default=[224])
+    parser.add_argument('--warmup', type=int, default=1)
+    parser.add_argument('--repeats', type=int, default=3)
+    parser.add_argument('--device', default='cpu')
+    parser.add_argument('--threads', type=int, help='torch.set_num_threads (CPU)')
+    parser.add_argument('--out-json')
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction)
+    return parser.parse_args(argv)
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    report = dict(machine=dict(processor=platform.processor() or platform.machine(),
+                               threads=torch.get_num_threads(), torch=torch.__version__,
+                               device=args.device),
+                  batch_size=args.batch_size, input_size=args.input_size,
+                  results={args.config: benchmark(args.config, args)})
+    if args.compare:
+        report['results'][args.compare] = benchmark(args.compare, args)
+        first, second = (report['results'][c] for c in (args.config, args.compare))
+        report['ratio'] = {m: first[m]['median_s'] / second[m]['median_s'] for m in args.modes}
+        for mode, ratio in report['ratio'].items():
+            print(f'[{mode}] {args.config} / {args.compare} time ratio: {ratio:.2f}')
+    if args.out_json:
+        with open(args.out_json, 'w') as f:
+            json.dump(report, f, indent=2)
+    return report
+
+
+if __name__ == '__main__':
+    main()
