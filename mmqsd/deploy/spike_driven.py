@@ -10,7 +10,7 @@ import copy
 
 from torch import nn
 
-from ..layers import IELIF, LIF, SpikeTrain
+from ..layers import IELIF, LIF, ScaledInteger, SpikeTrain
 
 SPIKING_NEURONS = (IELIF, LIF)
 
@@ -45,7 +45,10 @@ class SpikeValueRecorder:
         self.handles = []
 
     def _hook(self, module, inputs, output):
-        tensor = output.spikes if isinstance(output, SpikeTrain) else output
+        if isinstance(output, SpikeTrain):
+            tensor = output.spikes
+        else:
+            tensor = output.values if isinstance(output, ScaledInteger) else output
         self.values.update(float(v) for v in tensor.detach().unique().tolist())
 
     def __enter__(self):

@@ -4,7 +4,9 @@ Inputs are multi-step tensors ``(T, B, ...)``.  Both neurons start from a
 zero state on every forward (no user-side ``reset_net``).  Setting
 ``spike_driven = True`` (done by :func:`mmqsd.deploy.to_spike_driven`) makes a
 neuron emit a :class:`~mmqsd.layers.SpikeTrain` of binary spikes instead of
-multi-bit values.
+multi-bit values; ``integer_counts = True`` (exact integer inference, see
+:func:`mmqsd.deploy.to_integer_inference`) makes it emit its int8 spike counts
+as a :class:`~mmqsd.layers.ScaledInteger`.
 """
 from typing import Optional
 
@@ -12,7 +14,7 @@ import torch
 from torch import nn
 
 from ..ops import counts_to_spike_train, ie_lif, ie_lif_counts, lif_multistep
-from .spike_train import SpikeTrain
+from .spike_train import ScaledInteger, SpikeTrain
 
 
 class IELIF(nn.Module):
@@ -35,6 +37,7 @@ class IELIF(nn.Module):
         self.gain = float(gain)
         self.norm = float(levels if norm is None else norm)
         self.spike_driven = False
+        self.integer_counts = False
 
     @property
     def firing_range(self):
@@ -45,12 +48,18 @@ class IELIF(nn.Module):
         """Integer spikes per neuron and time step behind an output of this neuron."""
         if isinstance(output, SpikeTrain):
             return output.spikes.sum(0)
+        if isinstance(output, ScaledInteger):
+            return output.values.float()
         return torch.round(output * self.norm)
 
     def forward(self, v: torch.Tensor):
         if self.spike_driven:
             counts = ie_lif_counts(v, self.levels, self.gain)
             return SpikeTrain(counts_to_spike_train(counts, self.levels), 1.0 / self.norm)
+        if self.integer_counts:
+            counts = ie_lif_counts(v, self.levels, self.gain)
+            return ScaledInteger(counts.to(torch.int8 if self.levels < 128 else torch.int32),
+                                 1.0 / self.norm)
         return ie_lif(v, self.levels, self.gain, self.norm)
 
     def extra_repr(self):
@@ -74,6 +83,7 @@ class LIF(nn.Module):
         self.threshold = float(threshold)
         self.surrogate_width = float(surrogate_width)
         self.spike_driven = False
+        self.integer_counts = False
 
     @property
     def firing_range(self):
@@ -81,11 +91,15 @@ class LIF(nn.Module):
 
     def spike_counts(self, output) -> torch.Tensor:
         """Spikes (0/1) per neuron and time step behind an output of this neuron."""
-        return output.spikes.sum(0) if isinstance(output, SpikeTrain) else output
+        if isinstance(output, SpikeTrain):
+            return output.spikes.sum(0)
+        return output.values.float() if isinstance(output, ScaledInteger) else output
 
     def forward(self, x: torch.Tensor):
         spikes = lif_multistep(x, self.tau, self.threshold, self.surrogate_width)
-        return SpikeTrain(spikes.unsqueeze(0), 1.0) if self.spike_driven else spikes
+        if self.spike_driven:
+            return SpikeTrain(spikes.unsqueeze(0), 1.0)
+        return ScaledInteger(spikes.to(torch.int8), 1.0) if self.integer_counts else spikes
 
     def extra_repr(self):
         return f'tau={self.tau:g}, threshold={self.threshold:g}'

@@ -17,7 +17,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..ops import check_weight_bits, lsq_fake_quant, lsq_init_step, lsq_integer_weights
-from .spike_train import synaptic_forward
+from ..ops.int_gemm import conv_weight_to_cols, int8_conv2d, int8_linear
+from .spike_train import ScaledInteger, _fold_batch, synaptic_forward
 
 
 class LSQWeightMixin:
@@ -89,7 +90,27 @@ class LSQWeightMixin:
             state_dict[prefix + 'step_initialized'] = torch.tensor(False)
         super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
 
+    def _int8_weight(self) -> torch.Tensor:
+        """Frozen integer weights in the layout of the int8 kernel (cached, not saved)."""
+        cached = getattr(self, '_int8_cache', None)
+        if cached is None or cached.device != self.weight.device:
+            cached = self._int8_layout(self.weight.detach().round().to(torch.int8))
+            self._int8_cache = cached
+        return cached
+
+    def _integer_forward(self, x: ScaledInteger) -> torch.Tensor:
+        """Exact path: int8 counts x int8 weights -> int32, then per-channel scale and bias."""
+        out = _fold_batch(x.values, self._int8_synapse, self.sample_dims)
+        scale = (self.step_size * x.scale).view(-1, *([1] * (self.sample_dims - 1)))
+        out = out.to(self.step_size.dtype)
+        if self.bias is None:
+            return out.mul_(scale)
+        return torch.addcmul(self.bias.view(scale.shape), out, scale)
+
     def forward(self, x):
+        if isinstance(x, ScaledInteger) and self.quantized and self.frozen \
+                and x.values.dtype == torch.int8:
+            return self._integer_forward(x)
         weight = self.effective_weight()
         return synaptic_forward(x, lambda inp: self._synapse(inp, weight), self.bias,
                                 self.sample_dims)
@@ -109,6 +130,17 @@ class QuantConv2d(LSQWeightMixin, nn.Conv2d):
     def _synapse(self, x, weight):
         return F.conv2d(x, weight, None, self.stride, self.padding, self.dilation, self.groups)
 
+    def _int8_layout(self, weight):
+        return conv_weight_to_cols(weight) if self.groups == 1 else weight.float()
+
+    def _int8_synapse(self, x):
+        if self.groups == 1 and isinstance(self.padding, tuple):
+            return int8_conv2d(x, self._int8_weight(), self.kernel_size, self.stride,
+                               self.padding, self.dilation)
+        # grouped / depthwise: float conv on integer values, exact below 2^24
+        return F.conv2d(x.float(), self._int8_weight(), None, self.stride, self.padding,
+                        self.dilation, self.groups)
+
 
 class QuantConv1d(LSQWeightMixin, nn.Conv1d):
     """``nn.Conv1d`` with LSQ weights; input ``(..., C, L)`` or a spike train."""
@@ -121,6 +153,18 @@ class QuantConv1d(LSQWeightMixin, nn.Conv1d):
     def _synapse(self, x, weight):
         return F.conv1d(x, weight, None, self.stride, self.padding, self.dilation, self.groups)
 
+    def _pointwise(self) -> bool:
+        return self.kernel_size == (1, ) and self.groups == 1 and self.stride == (1, )
+
+    def _int8_layout(self, weight):
+        return weight[..., 0].t().contiguous() if self._pointwise() else weight.float()
+
+    def _int8_synapse(self, x):
+        if self._pointwise():
+            return int8_linear(x.transpose(1, 2), self._int8_weight()).transpose(1, 2)
+        return F.conv1d(x.float(), self._int8_weight(), None, self.stride, self.padding,
+                        self.dilation, self.groups)
+
 
 class QuantLinear(LSQWeightMixin, nn.Linear):
     """``nn.Linear`` with LSQ weights; input ``(..., C)`` or a spike train."""
@@ -132,3 +176,9 @@ class QuantLinear(LSQWeightMixin, nn.Linear):
 
     def _synapse(self, x, weight):
         return F.linear(x, weight)
+
+    def _int8_layout(self, weight):
+        return weight.t().contiguous()
+
+    def _int8_synapse(self, x):
+        return int8_linear(x, self._int8_weight())

@@ -44,12 +44,34 @@ class SpikeTrain:
         return self.spikes.sum(0) * self.scale
 
 
-SpikeOrTensor = Union[torch.Tensor, SpikeTrain]
+@dataclass
+class ScaledInteger:
+    """Integer spike counts ``values`` (int8 or integer-valued) times one ``scale``.
+
+    The form used by exact integer inference (:func:`mmqsd.deploy.to_integer_inference`):
+    a neuron hands its counts ``k`` to the next synapse, which multiplies them
+    with integer weights in int8 / int32 and applies ``scale`` afterwards.
+    """
+    values: torch.Tensor
+    scale: float
+
+    @property
+    def shape(self) -> torch.Size:
+        return self.values.shape
+
+    def map(self, fn: Callable[[torch.Tensor], torch.Tensor]) -> 'ScaledInteger':
+        return ScaledInteger(fn(self.values), self.scale)
+
+    def to_dense(self) -> torch.Tensor:
+        return self.values.float() * self.scale
+
+
+SpikeOrTensor = Union[torch.Tensor, SpikeTrain, ScaledInteger]
 
 
 def map_values(x: SpikeOrTensor, fn: Callable[[torch.Tensor], torch.Tensor]) -> SpikeOrTensor:
-    """Apply a shape op written with negative axes to a tensor or a spike train."""
-    return x.map(fn) if isinstance(x, SpikeTrain) else fn(x)
+    """Apply a shape op written with negative axes to a tensor, spike train or counts."""
+    return x.map(fn) if isinstance(x, (SpikeTrain, ScaledInteger)) else fn(x)
 
 
 def _fold_batch(x: torch.Tensor, op: Callable, sample_dims: int) -> torch.Tensor:
@@ -68,6 +90,8 @@ def synaptic_forward(x: SpikeOrTensor, op: Callable, bias: Optional[torch.Tensor
     """
     if isinstance(x, SpikeTrain):
         y = _fold_batch(x.spikes, op, sample_dims).sum(0) * x.scale
+    elif isinstance(x, ScaledInteger):
+        y = _fold_batch(x.values.to(torch.get_default_dtype()), op, sample_dims) * x.scale
     else:
         y = _fold_batch(x, op, sample_dims)
     if bias is not None:
@@ -81,8 +105,11 @@ def spike_matmul(a: SpikeOrTensor, b: SpikeOrTensor) -> torch.Tensor:
     Two spike trains: ``sa * sb * sum_ij a_i @ b_j`` (all step pairs, each a
     binary x binary product).  One spike train and a tensor ``c`` (e.g. the
     accumulated integer count ``K^T V``): ``sa * sum_i a_i @ c``, binary rows
-    gating additions of ``c``.
+    gating additions of ``c``.  Integer counts (:class:`ScaledInteger`) are
+    multiplied as integer-valued floats, exact below 2^24.
     """
+    if isinstance(a, ScaledInteger) or isinstance(b, ScaledInteger):
+        return _integer_matmul(a, b)
     if isinstance(a, SpikeTrain) and isinstance(b, SpikeTrain):
         pairs = a.spikes.unsqueeze(1) @ b.spikes.unsqueeze(0)
         return pairs.sum((0, 1)) * (a.scale * b.scale)
@@ -91,3 +118,17 @@ def spike_matmul(a: SpikeOrTensor, b: SpikeOrTensor) -> torch.Tensor:
     if isinstance(b, SpikeTrain):
         return (a @ b.spikes).sum(0) * b.scale
     return a @ b
+
+
+def _integer_matmul(a: SpikeOrTensor, b: SpikeOrTensor) -> torch.Tensor:
+    """Product with integer counts on one or both sides; scales applied at the end."""
+    scale = 1.0
+    operands = []
+    for x in (a, b):
+        if isinstance(x, ScaledInteger):
+            scale *= x.scale
+            x = x.values.to(torch.get_default_dtype())
+        elif isinstance(x, SpikeTrain):
+            x = x.to_dense()
+        operands.append(x)
+    return (operands[0] @ operands[1]) * scale

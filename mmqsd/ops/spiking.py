@@ -48,8 +48,13 @@ def ie_lif(v: torch.Tensor, levels: int = 4, gain: float = 1.0,
 
 
 def ie_lif_counts(v: torch.Tensor, levels: int = 4, gain: float = 1.0) -> torch.Tensor:
-    """Integer spike counts ``n = round(clip(gain*v, 0, levels))`` (no gradient)."""
-    return torch.floor((v.detach() * gain).clamp(0, _check_levels(levels)) + 0.5)
+    """Integer spike counts ``n = round_half_up(clip(gain*v, 0, levels))`` (no gradient).
+
+    Computed as ``clip(floor(gain*v + 0.5), 0, levels)``, which is the same
+    number (floor is monotonic) in fewer passes over memory.
+    """
+    u = v.detach() * gain if gain != 1.0 else v.detach()
+    return torch.floor(u + 0.5).clamp_(0, _check_levels(levels))
 
 
 def counts_to_spike_train(counts: torch.Tensor, num_steps: int) -> torch.Tensor:
