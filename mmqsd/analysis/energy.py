@@ -24,14 +24,15 @@ Convention for RepConv: counted in training form (1x1 + depthwise 3x3 + 1x1),
 the convention of ``shared/reference/qsd-sdtv2.md`` §4.7 (QSD-T ~6.47 G,
 QSD-L ~24.8 G dense MACs at 224^2).
 """
+import copy
 from collections import OrderedDict
 from typing import Callable, Optional
 
 import torch
 from torch import nn
 
-from ..deploy import to_spike_driven
-from ..layers import QSDSA, LSQWeightMixin, SpikeTrain
+from ..deploy import spiking_neurons, to_spike_driven
+from ..layers import QSDSA, LSQWeightMixin, SpikeTrain, TailoredAttention
 from .firing_rate import FiringRateMonitor
 
 PAPER_BIT_DISCOUNT = {2: 1 / 32, 3: 1 / 16, 4: 1 / 8}
@@ -88,15 +89,10 @@ class OpCounter:
 
     def _attention_hook(self, name):
         def hook(module, inputs, output):
-            x = inputs[0]
-            channels, tokens = x.shape[-3], x.shape[-2] * x.shape[-1]
-            steps_images = x[..., 0, 0, 0].numel()  # T * B
-            macs = steps_images * tokens * channels * (channels // module.num_heads)
-            macs /= self.batch_size
             rates = self.rates.last_spikes_per_step
-            for product, gate in (('k_t@v', 'k.neuron'), ('q@kv', 'q.neuron')):
-                self._add(_join(name, product), 'SpikeMatMul', macs, rates.get(_join(name, gate)),
-                          None)
+            for product, macs, gate in attention_products(module, inputs[0]):
+                rate = rates.get(_join(name, gate)) if gate else None
+                self._add(_join(name, product), 'MatMul', macs / self.batch_size, rate, None)
         return hook
 
     def __enter__(self):
@@ -104,7 +100,7 @@ class OpCounter:
         for name, module in self.model.named_modules():
             if isinstance(module, SYNAPTIC_TYPES):
                 self._handles.append(module.register_forward_hook(self._synapse_hook(name)))
-            elif isinstance(module, QSDSA):
+            elif isinstance(module, ATTENTION_TYPES):
                 self._handles.append(module.register_forward_hook(self._attention_hook(name)))
         return self
 
@@ -112,6 +108,25 @@ class OpCounter:
         self.rates.detach()
         for handle in self._handles:
             handle.remove()
+
+
+def attention_products(module: nn.Module, x: torch.Tensor):
+    """``(name, MACs over the whole batch, gating neuron or None)`` of an attention's products.
+
+    Q-SDSA on ``(T, B, C, H, W)``: ``k^T v`` and ``q (k^T v)``, ``N * C * d`` each, gated by
+    the k and q spikes.  CSDformer's tailored attention on ``(B, C, N)``: ``q k^T`` and
+    ``A v``, ``N^2 * C`` each (real-valued in the quantised ANN).
+    """
+    if isinstance(module, QSDSA):
+        channels, tokens = x.shape[-3], x.shape[-2] * x.shape[-1]
+        macs = x[..., 0, 0, 0].numel() * tokens * channels * (channels // module.num_heads)
+        return [('k_t@v', macs, 'k.neuron'), ('q@kv', macs, 'q.neuron')]
+    channels, tokens = x.shape[-2], x.shape[-1]
+    macs = x[..., 0, 0].numel() * tokens * tokens * channels
+    return [('q@k_t', macs, None), ('a@v', macs, None)]
+
+
+ATTENTION_TYPES = (QSDSA, TailoredAttention)
 
 
 def summarize_energy(rows: 'OrderedDict[str, dict]', e_mac_pj: float = 4.6, e_ac_pj: float = 0.9,
@@ -142,7 +157,8 @@ def count_energy(model: nn.Module, inputs: torch.Tensor, forward: Optional[Calla
     Returns ``dict(layers=OrderedDict(name -> row), firing_rates=..., **totals)``.
     """
     forward = forward or (lambda m, x: m(x))
-    spike_model = to_spike_driven(model)
+    # models without spiking neurons (an ANN, a CSDformer QANN) are counted densely
+    spike_model = to_spike_driven(model) if spiking_neurons(model) else copy.deepcopy(model).eval()
     counter = OpCounter(spike_model, batch_size or inputs.shape[0])
     with counter:
         forward(spike_model, inputs)

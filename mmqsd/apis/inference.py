@@ -20,7 +20,10 @@ def build_model_from_config(config: Union[str, Config], cfg_options: Optional[di
     import mmqsd  # noqa: F401  registers mmqsd types and compat fixes
     cfg = load_config(config, cfg_options)
     init_default_scope(cfg.get('default_scope', 'mmpretrain'))
-    model = MODELS.build(cfg.model)
+    model_cfg = cfg.model.copy()
+    if cfg.get('data_preprocessor') is not None:  # as mmengine's Runner does
+        model_cfg.setdefault('data_preprocessor', cfg.data_preprocessor)
+    model = MODELS.build(model_cfg)
     model.cfg = cfg
     return model
 

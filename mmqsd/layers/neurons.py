@@ -70,13 +70,20 @@ class LIF(nn.Module):
     """Binary multi-step LIF neuron (Eq. 1-3, soft reset, rectangle surrogate Eq. 16).
 
     The QSD paper's baseline neuron.  Spikes are already binary, so the
-    spike-driven form is a one-step :class:`SpikeTrain`.
+    spike-driven form is a one-step :class:`SpikeTrain`.  ``reset='hard'``
+    (with ``tau=0.5`` and twice SpikingJelly's threshold) reproduces SDT-V2's
+    neuron, see :func:`mmqsd.ops.lif_multistep`.
     """
 
     levels = 1
 
-    def __init__(self, tau: float = 0.5, threshold: float = 1.0, surrogate_width: float = 1.0):
+    def __init__(self, tau: float = 0.5, threshold: float = 1.0, surrogate_width: float = 1.0,
+                 reset: str = 'soft'):
         super().__init__()
+        if reset not in ('soft', 'hard'):
+            raise ValueError(f"LIF reset must be 'soft' (QSD Eq. 3) or 'hard' (SDT-V2), "
+                             f'got {reset!r}')
+        self.reset = reset
         if threshold <= 0 or surrogate_width <= 0:
             raise ValueError('LIF threshold and surrogate_width must be positive')
         self.tau = float(tau)
@@ -96,13 +103,13 @@ class LIF(nn.Module):
         return output.values.float() if isinstance(output, ScaledInteger) else output
 
     def forward(self, x: torch.Tensor):
-        spikes = lif_multistep(x, self.tau, self.threshold, self.surrogate_width)
+        spikes = lif_multistep(x, self.tau, self.threshold, self.surrogate_width, self.reset)
         if self.spike_driven:
             return SpikeTrain(spikes.unsqueeze(0), 1.0)
         return ScaledInteger(spikes.to(torch.int8), 1.0) if self.integer_counts else spikes
 
     def extra_repr(self):
-        return f'tau={self.tau:g}, threshold={self.threshold:g}'
+        return f'tau={self.tau:g}, threshold={self.threshold:g}, reset={self.reset}'
 
 
 #: Real-valued stand-ins for a spiking neuron: ``relu`` makes the ANN counterpart of

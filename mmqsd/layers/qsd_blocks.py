@@ -16,7 +16,11 @@ from torch import nn
 from .neurons import build_neuron
 from .norm import MPRF, SeqBatchNorm1d, SeqBatchNorm2d
 from .quant import QuantConv1d, QuantConv2d
-from .spike_train import map_values, spike_matmul
+from .spike_train import SpikeTrain, map_values, spike_matmul
+
+#: ``'spike'``: Q-SDSA's ``scale * q (k^T v)`` on spikes; ``'softmax'``: the MHSA of the ANN
+#: counterpart (FGD teacher, QSD Fig. 1c), ``softmax(scale * q k^T) v`` on real values.
+ATTENTION_MODES = ('spike', 'softmax')
 
 
 class Downsample(nn.Module):
@@ -125,16 +129,24 @@ class RepConv(nn.Module):
         return [('pw_out', ['bn_out'])]
 
 
-class QKVBranch(nn.Module):
-    """One of q / k / v: RepConv -> BN -> [MPRF, Eq. 12] -> IE-LIF (membrane -> spikes)."""
+class ConvBNNeuron(nn.Module):
+    """``conv -> BN -> [MPRF, Eq. 12] -> neuron``: a synapse and the neuron it charges.
 
-    def __init__(self, dim, neuron_cfg, weight_bits, mprf):
+    ``conv`` maps ``(..., C_in, H, W)`` tensors or spike trains to ``out_channels``
+    maps (a quantised conv or a :class:`RepConv`).
+    """
+
+    def __init__(self, conv: nn.Module, out_channels: int, neuron_cfg: dict, mprf: bool = False):
         super().__init__()
-        self.conv = RepConv(dim, dim, weight_bits)
-        self.bn = SeqBatchNorm2d(dim)
+        self.conv = conv
+        self.bn = SeqBatchNorm2d(out_channels)
         self.neuron = build_neuron(neuron_cfg)
-        top = self.neuron.firing_range[1]
-        self.mprf = MPRF(dim, firing_range_top=top) if mprf else None
+        if mprf and not hasattr(self.neuron, 'firing_range'):
+            raise ValueError(f"mprf=True rectifies membrane potentials into a spiking neuron's "
+                             f"firing range, but neuron {neuron_cfg['type']!r} has none; "
+                             'set mprf=False for real-valued activations')
+        self.mprf = MPRF(out_channels, firing_range_top=self.neuron.firing_range[1]) \
+            if mprf else None
 
     def membrane(self, x):
         """The membrane potential fed to the neuron (after MPRF when enabled)."""
@@ -145,25 +157,82 @@ class QKVBranch(nn.Module):
         return self.neuron(self.membrane(x))
 
     def fusion_chains(self):
-        """BN_out, BN and MPRF all fold into RepConv's last quantised conv (Eq. 26)."""
-        return [('conv.pw_out', ['conv.bn_out', 'bn', 'mprf'])]
+        """BN and MPRF fold into the conv (Eq. 26); for a RepConv into its last
+        quantised conv, after RepConv's own BN_out."""
+        if isinstance(self.conv, RepConv):
+            return [('conv.pw_out', ['conv.bn_out', 'bn', 'mprf'])]
+        return [('conv', ['bn', 'mprf'])]
+
+
+class QKVBranch(ConvBNNeuron):
+    """One of q / k / v: RepConv -> BN -> [MPRF, Eq. 12] -> IE-LIF (membrane -> spikes).
+
+    ``conv`` replaces the RepConv (Spikformer's q/k/v use a 1x1 conv).
+    """
+
+    def __init__(self, dim, neuron_cfg, weight_bits, mprf, conv: Optional[nn.Module] = None):
+        super().__init__(RepConv(dim, dim, weight_bits) if conv is None else conv, dim,
+                         neuron_cfg, mprf)
+
+
+def check_attention_mode(mode: str) -> str:
+    """Return ``mode`` if it is one of :data:`ATTENTION_MODES`, else raise naming them."""
+    if mode not in ATTENTION_MODES:
+        raise ValueError(f'unknown attention {mode!r}: use {ATTENTION_MODES[0]!r} (spiking) or '
+                         f'{ATTENTION_MODES[1]!r} (the ANN counterpart)')
+    return mode
+
+
+def split_heads(x, num_heads: int):
+    """``(..., C, H, W)`` -> ``(..., heads, N, d)``, channel ``c = head * d + j``; tensors or
+    spike trains."""
+    def split(t):
+        t = t.flatten(-2).unflatten(-2, (num_heads, -1))
+        return t.transpose(-1, -2)
+    return map_values(x, split)
+
+
+def multi_head_attention(q, k, v, num_heads: int, mode: str, scale: float) -> torch.Tensor:
+    """Attention of ``(..., C, H, W)`` q/k/v, returned as ``(..., C, H, W)``.
+
+    ``'spike'``: ``scale * q (k^T v)`` per head (SDSA, O(N d^2)), with binary operands
+    via :func:`spike_matmul` where q/k/v are spike trains.  By associativity it is
+    also Spikformer's ``(q k^T) v`` (O(N^2 d)), up to floating-point summation
+    order.  ``'softmax'``: ``softmax(scale * q k^T) v``, real-valued only.
+    """
+    height, width = q.shape[-2:]
+    q, k, v = (split_heads(t, num_heads) for t in (q, k, v))
+    if mode == 'spike':
+        kv = spike_matmul(map_values(k, lambda t: t.transpose(-1, -2)), v)
+        out = spike_matmul(q, kv) * scale
+    else:
+        if any(isinstance(t, SpikeTrain) for t in (q, k, v)):
+            raise TypeError("softmax attention has no spike-driven form; only models built "
+                            "with attention='spike' can run spike-driven")
+        out = torch.softmax(q @ k.transpose(-1, -2) * scale, dim=-1) @ v
+    return out.transpose(-1, -2).flatten(-3, -2).unflatten(-1, (height, width))
 
 
 class QSDSA(nn.Module):
     """Quantised spike-driven self-attention (Q-SDSA, QSD Eq. 6 with MPRF, Eq. 12).
 
     ``SN(scale * q_s (k_s^T v_s))`` per head (linear attention, O(N d^2)), then a
-    RepConv projection.  ``scale`` is 0.25 as in the authors' QSD code.
+    RepConv projection.  ``scale`` is 0.25 as in the authors' QSD code (None:
+    ``1/sqrt(d)``).  With ``attention='softmax'`` and real-valued neurons this is
+    the MHSA of the ANN counterpart (FGD teacher, Fig. 1c), with the same q/k/v
+    shapes (see :func:`multi_head_attention`).
     """
 
     def __init__(self, dim, num_heads, neuron_cfg, weight_bits, mprf=True,
-                 attn_neuron_cfg: Optional[dict] = None, scale: float = 0.25):
+                 attn_neuron_cfg: Optional[dict] = None, scale: Optional[float] = 0.25,
+                 attention: str = 'spike'):
         super().__init__()
         if dim % num_heads:
             raise ValueError(f'embedding dim {dim} is not divisible by num_heads={num_heads}; '
                              'pick dims that are multiples of the head count')
         self.num_heads = num_heads
-        self.scale = scale
+        self.attention_mode = check_attention_mode(attention)
+        self.scale = (dim // num_heads) ** -0.5 if scale is None else scale
         self.head_neuron = build_neuron(neuron_cfg)
         self.q = QKVBranch(dim, neuron_cfg, weight_bits, mprf)
         self.k = QKVBranch(dim, neuron_cfg, weight_bits, mprf)
@@ -173,20 +242,13 @@ class QSDSA(nn.Module):
         self.proj_bn = SeqBatchNorm2d(dim)
 
     def _split_heads(self, t):
-        # (..., C, H, W) -> (..., heads, N, d)
-        def split(x):
-            x = x.flatten(-2).unflatten(-2, (self.num_heads, -1))
-            return x.transpose(-1, -2)
-        return map_values(t, split)
+        return split_heads(t, self.num_heads)
 
     def attention(self, x):
         """Spikes q, k, v and the attention output before the attention neuron."""
         s = self.head_neuron(x)
-        q, k, v = (self._split_heads(branch(s)) for branch in (self.q, self.k, self.v))
-        kv = spike_matmul(map_values(k, lambda t: t.transpose(-1, -2)), v)
-        out = spike_matmul(q, kv) * self.scale
-        height, width = x.shape[-2:]
-        return out.transpose(-1, -2).flatten(-3, -2).unflatten(-1, (height, width))
+        return multi_head_attention(self.q(s), self.k(s), self.v(s), self.num_heads,
+                                    self.attention_mode, self.scale)
 
     def forward(self, x):
         return self.proj_bn(self.proj(self.attn_neuron(self.attention(x))))
@@ -238,10 +300,10 @@ class TransformerBlock(nn.Module):
 
     def __init__(self, dim, num_heads, neuron_cfg, weight_bits, mlp_ratio=4, mprf=True,
                  attn_neuron_cfg=None, attn_scale=0.25, layer_scale_init=1e-6,
-                 drop_path=0.):
+                 drop_path=0., attention='spike'):
         super().__init__()
         self.attn = QSDSA(dim, num_heads, neuron_cfg, weight_bits, mprf, attn_neuron_cfg,
-                          attn_scale)
+                          attn_scale, attention)
         self.mlp = MLP(dim, neuron_cfg, weight_bits, mlp_ratio)
         self.layer_scale1 = nn.Parameter(torch.full((dim, ), float(layer_scale_init)))
         self.layer_scale2 = nn.Parameter(torch.full((dim, ), float(layer_scale_init)))

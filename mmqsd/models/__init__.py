@@ -1,1 +1,1 @@
-from . import backbones, heads  # noqa: F401
+from . import backbones, data_preprocessors, decode_heads, distillers, heads, necks  # noqa: F401

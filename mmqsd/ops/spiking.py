@@ -89,19 +89,24 @@ def heaviside_rect(x: torch.Tensor, width: float = 1.0) -> torch.Tensor:
 
 
 def lif_multistep(x: torch.Tensor, tau: float = 0.5, threshold: float = 1.0,
-                  surrogate_width: float = 1.0) -> torch.Tensor:
+                  surrogate_width: float = 1.0, reset: str = 'soft') -> torch.Tensor:
     """Binary LIF over the leading time axis of ``x`` (Eq. 1-3, soft reset).
 
     ``v[t] = h[t-1] + x[t]``;  ``s[t] = Theta(v[t] - threshold)``;
     ``h[t] = tau * v[t] - threshold * s[t]`` (Eq. 3 with the reset scaled by the
     threshold, identical to the paper for ``threshold = 1``), ``h[-1] = 0``.
+    ``reset='hard'`` uses ``h[t] = tau * v[t] * (1 - s[t])`` instead, which with
+    ``tau=0.5`` and a doubled threshold is SpikingJelly's LIF (tau=2, decay_input,
+    hard reset to 0) used by SDT-V2, with ``v`` scaled by 2 (reference §4.1).
     The state starts from zero on every call.
     """
+    if reset not in ('soft', 'hard'):
+        raise ValueError(f"reset must be 'soft' (QSD Eq. 3) or 'hard' (SpikingJelly), got {reset!r}")
     h = torch.zeros_like(x[0])
     spikes = []
     for x_t in x:
         v = h + x_t
         s = heaviside_rect(v - threshold, surrogate_width)
-        h = tau * v - threshold * s
+        h = tau * v - threshold * s if reset == 'soft' else tau * v * (1 - s)
         spikes.append(s)
     return torch.stack(spikes)

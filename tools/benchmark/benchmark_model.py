@@ -2,8 +2,11 @@
 """Time training steps and inference of a config's model, with peak memory.
 
 Modes: ``train`` (forward + backward + optimizer step with the config's
-optim_wrapper), ``infer`` (multi-bit inference), ``spike`` (spike-driven
-inference, binary spikes over virtual time steps).  Each mode runs
+optim_wrapper), ``infer`` (multi-bit fp32 inference), ``spike`` (spike-driven
+inference, binary spikes over virtual time steps), ``integer`` (exact integer
+inference: BN/MPRF folded, int8 counts x int8 weights, int32 accumulation).
+Wall time and process CPU time are both reported (the CPU time is the fairer
+number on a machine shared with other jobs).  Each mode runs
 ``--warmup`` untimed iterations, then ``--repeats`` timed ones; the median and
 the spread (min-max) are reported.  ``--compare CONFIG2`` runs a second config
 in the same process and prints the time ratios.
@@ -25,7 +28,7 @@ from mmengine.config import DictAction
 from mmengine.optim import build_optim_wrapper
 
 from mmqsd.apis import init_model
-from mmqsd.deploy import randomize_statistics, to_spike_driven
+from mmqsd.deploy import randomize_statistics, to_integer_inference, to_spike_driven
 
 
 class PeakMemory:
@@ -71,29 +74,39 @@ def _timed(step, warmup, repeats, device):
     for _ in range(warmup):
         step()
     _sync(device)
-    times = []
+    times, cpu_times = [], []
     with PeakMemory(device) as memory:
         for _ in range(repeats):
-            start = time.perf_counter()
+            start, cpu_start = time.perf_counter(), time.process_time()
             step()
             _sync(device)
             times.append(time.perf_counter() - start)
+            cpu_times.append(time.process_time() - cpu_start)
     return dict(median_s=statistics.median(times), min_s=min(times), max_s=max(times),
-                repeats=repeats, peak_mem_mib=round(memory.peak_mib, 1))
+                median_cpu_s=statistics.median(cpu_times), repeats=repeats,
+                peak_mem_mib=round(memory.peak_mib, 1))
+
+
+def _classification_head(model):
+    """The classification head of a classifier, or of a distiller's student."""
+    for candidate in (model, getattr(model, 'student', None)):
+        head = getattr(candidate, 'head', None)
+        if head is not None and hasattr(head, 'num_classes'):
+            return head
+    return None
 
 
 def _train_step_fn(model, inputs, cfg):
     optim_wrapper = build_optim_wrapper(model, cfg.optim_wrapper)
-    classifier = hasattr(model, 'head') and hasattr(model.head, 'loss')
-    if classifier:
+    head = _classification_head(model)
+    if head is not None:
         from mmpretrain.structures import DataSample
-        num_classes = model.head.num_classes
-        samples = [DataSample().set_gt_label(i % num_classes) for i in range(len(inputs))]
+        samples = [DataSample().set_gt_label(i % head.num_classes) for i in range(len(inputs))]
 
     def step():
         model.train()
-        if classifier:
-            loss = model(inputs, samples, mode='loss')['loss']
+        if head is not None:  # every loss term (e.g. loss_fgd of a distiller) counts
+            loss, _ = model.parse_losses(model(inputs, samples, mode='loss'))
         else:  # synthetic loss over the raw outputs
             loss = sum(o.float().mean() for o in _flatten(model(inputs, mode='tensor')))
         optim_wrapper.update_params(loss)
@@ -125,12 +138,15 @@ def benchmark(config, args):
             step = _train_step_fn(model, inputs, model.cfg)
         elif mode == 'infer':
             step = _infer_step_fn(model.eval(), inputs)
+        elif mode == 'integer':
+            step = _infer_step_fn(to_integer_inference(model), inputs)
         else:
             step = _infer_step_fn(to_spike_driven(model), inputs)
         results[mode] = _timed(step, args.warmup, args.repeats, args.device)
         results[mode]['images_per_s'] = round(args.batch_size / results[mode]['median_s'], 2)
         print(f'{config} [{mode}] median {results[mode]["median_s"]:.3f} s '
-              f'(min {results[mode]["min_s"]:.3f}, max {results[mode]["max_s"]:.3f}), '
+              f'(min {results[mode]["min_s"]:.3f}, max {results[mode]["max_s"]:.3f}; CPU '
+              f'{results[mode]["median_cpu_s"]:.3f} s), '
               f'{results[mode]["images_per_s"]} img/s, peak {results[mode]["peak_mem_mib"]} MiB')
     return results
 
@@ -140,7 +156,7 @@ def parse_args(argv=None):
     parser.add_argument('config')
     parser.add_argument('--compare', help='a second config to run side by side')
     parser.add_argument('--modes', nargs='+', default=['train', 'infer'],
-                        choices=['train', 'infer', 'spike'])
+                        choices=['train', 'infer', 'spike', 'integer'])
     parser.add_argument('--batch-size', type=int, default=8)
     parser.add_argument('--input-size', type=int, nargs='+', default=[224])
     parser.add_argument('--warmup', type=int, default=1)
@@ -165,6 +181,8 @@ def main(argv=None):
         report['results'][args.compare] = benchmark(args.compare, args)
         first, second = (report['results'][c] for c in (args.config, args.compare))
         report['ratio'] = {m: first[m]['median_s'] / second[m]['median_s'] for m in args.modes}
+        report['cpu_ratio'] = {m: first[m]['median_cpu_s'] / second[m]['median_cpu_s']
+                               for m in args.modes}
         for mode, ratio in report['ratio'].items():
             print(f'[{mode}] {args.config} / {args.compare} time ratio: {ratio:.2f}')
     if args.out_json:

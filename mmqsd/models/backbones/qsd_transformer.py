@@ -30,6 +30,7 @@ from torch import nn
 from ...layers import MPRF, ConvBlock, Downsample, TransformerBlock
 from ...ops import check_weight_bits
 from ...registry import MODELS
+from .checkpoint_loading import load_pretrained_backbone
 
 ARCH_SETTINGS = {
     'T': dict(embed_dims=[64, 128, 256, 360], num_heads=8, mlp_ratio=4, depths=(6, 2)),
@@ -134,6 +135,9 @@ class QSDTransformer(BaseModule):
         norm_eval: keep BN layers in eval mode while training.
         time_reduce: 'none' -> (T, B, C, H, W) outputs, 'mean' -> (B, C, H, W).
         drop_path_rate: stochastic depth over the transformer blocks.
+        init_cfg: e.g. ``dict(type='Pretrained', checkpoint=PATH, prefix='backbone.')``
+            to start from an mmqsd classification checkpoint; unlike mmengine's
+            ``PretrainedInit`` a mismatch raises (see :meth:`init_weights`).
     """
 
     def __init__(self, arch: Union[str, dict] = 'T', in_channels: int = 3,
@@ -210,6 +214,27 @@ class QSDTransformer(BaseModule):
             if index in self.out_indices:
                 outs.append(x.mean(0) if self.time_reduce == 'mean' else x)
         return tuple(outs)
+
+    def init_weights(self):
+        """Apply ``init_cfg``; a ``Pretrained`` entry loads strictly.
+
+        Loading goes through :func:`load_pretrained_backbone`, which raises a
+        ``ValueError`` naming missing / unexpected / mis-shaped keys instead of
+        mmengine's warning-only ``strict=False`` load.
+        """
+        cfgs = self.init_cfg if isinstance(self.init_cfg, list) else [self.init_cfg]
+        pretrained = [c for c in cfgs if c and c.get('type') == 'Pretrained']
+        if not pretrained or self._is_init:
+            return super().init_weights()
+        init_cfg = self.init_cfg
+        self.init_cfg = [c for c in cfgs if c and c not in pretrained] or None
+        try:
+            super().init_weights()
+        finally:
+            self.init_cfg = init_cfg
+        for cfg in pretrained:
+            load_pretrained_backbone(self, cfg['checkpoint'], cfg.get('prefix', ''),
+                                     cfg.get('map_location', 'cpu'))
 
     def _freeze_stages(self):
         for stage in self.stages[:self.frozen_stages + 1]:

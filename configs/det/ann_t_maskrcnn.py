@@ -1,0 +1,19 @@
+# ANN counterpart of configs/det/qsd_t_maskrcnn.py: the FGD teacher for detection
+# (QSD Sec. 4.3; docs/fgd.md).  Same Mask R-CNN, recipe and pyramid (stage4_stride=2,
+# strides 4/8/16/32), with mmqsd.ANNTransformer (full-precision weights, ReLU, softmax
+# MHSA) as backbone and mmdet's real-valued FPN as neck.  Its backbone starts from the
+# ImageNet ANN teacher of configs/cls/ann_t_in1k.py.
+_base_ = ['./qsd_t_maskrcnn.py']
+
+model = dict(
+    backbone=dict(
+        _delete_=True,
+        type='mmqsd.ANNTransformer',
+        arch='T',
+        out_indices=(0, 1, 2, 3),
+        stage4_stride=2,
+        time_reduce='mean',
+        init_cfg=dict(type='Pretrained', checkpoint='data/checkpoints/ann_t_in1k.pth',
+                      prefix='backbone.')),
+    neck=dict(_delete_=True, type='FPN', in_channels=[64, 128, 256, 360], out_channels=256,
+              num_outs=5))

@@ -1,0 +1,2 @@
+# Short alias of fpn_qsd-t_4xb5-160k_ade20k-512x512.py.
+_base_ = ['./fpn_qsd-t_4xb5-160k_ade20k-512x512.py']

@@ -1,0 +1,3 @@
+from .event_frame_preprocessor import EventFramePreprocessor
+
+__all__ = ['EventFramePreprocessor']

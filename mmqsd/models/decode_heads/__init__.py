@@ -1,0 +1,3 @@
+from .spiking_fpn_head import SpikingFPNHead
+
+__all__ = ['SpikingFPNHead']
