@@ -34,6 +34,14 @@ def dataset_batches(model, cfg, num_images: int):
             return
 
 
+def analysis_batches(model, data: int, input_size, batch_size: int = 1):
+    """``data`` images of the config's val set, or one random batch of ``input_size``."""
+    if data:
+        return dataset_batches(model, model.cfg, data)
+    height, width = (list(input_size) * 2)[:2]
+    return [random_inputs(model, batch_size, height, width)]
+
+
 def tensor_forward(model, inputs):
     """Raw network outputs of an OpenMMLab model (``mode='tensor'``) or a plain module."""
     try:

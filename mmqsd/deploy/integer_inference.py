@@ -15,7 +15,7 @@ from torch import nn
 
 from ..layers import LSQWeightMixin
 from .fusion import fuse_norms
-from .spike_driven import spiking_neurons
+from .spike_driven import set_neuron_output
 
 
 def _channels_last_input(module, args):
@@ -40,10 +40,4 @@ def to_integer_inference(model: nn.Module, channels_last: bool = True) -> nn.Mod
     for module in model.modules():
         if isinstance(module, LSQWeightMixin) and module.quantized:
             module.freeze_()
-    neurons = spiking_neurons(model)
-    if not neurons:
-        raise ValueError(f'{type(model).__name__} has no mmqsd spiking neuron (IELIF/LIF); '
-                         'integer inference needs an mmqsd model')
-    for _, neuron in neurons:
-        neuron.integer_counts = True
-    return model
+    return set_neuron_output(model, 'integer_counts', True, 'an integer inference form')

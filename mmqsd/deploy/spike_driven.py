@@ -20,15 +20,20 @@ def spiking_neurons(model: nn.Module):
     return [(n, m) for n, m in model.named_modules() if isinstance(m, SPIKING_NEURONS)]
 
 
-def set_spike_driven(model: nn.Module, enabled: bool = True) -> nn.Module:
-    """Switch every neuron of ``model`` (in place) to binary spike-train output."""
+def set_neuron_output(model: nn.Module, flag: str, enabled: bool, purpose: str) -> nn.Module:
+    """Set the output-form ``flag`` (``spike_driven`` / ``integer_counts``) of every neuron."""
     neurons = spiking_neurons(model)
     if not neurons:
         raise ValueError(f'{type(model).__name__} has no mmqsd spiking neuron (IELIF/LIF); '
-                         'only mmqsd models have a spike-driven form')
+                         f'only mmqsd models have {purpose}')
     for _, neuron in neurons:
-        neuron.spike_driven = enabled
+        setattr(neuron, flag, enabled)
     return model
+
+
+def set_spike_driven(model: nn.Module, enabled: bool = True) -> nn.Module:
+    """Switch every neuron of ``model`` (in place) to binary spike-train output."""
+    return set_neuron_output(model, 'spike_driven', enabled, 'a spike-driven form')
 
 
 def to_spike_driven(model: nn.Module) -> nn.Module:

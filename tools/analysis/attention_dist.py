@@ -14,7 +14,7 @@ import torch
 from mmengine.config import DictAction
 
 from mmqsd.analysis.attention_dist import AttentionRecorder
-from mmqsd.analysis.inputs import dataset_batches, random_inputs, tensor_forward
+from mmqsd.analysis.inputs import analysis_batches, tensor_forward
 from mmqsd.analysis.plots import plot_distributions
 from mmqsd.apis import init_model
 
@@ -37,11 +37,7 @@ def parse_args(argv=None):
 def main(argv=None):
     args = parse_args(argv)
     model = init_model(args.config, args.checkpoint, cfg_options=args.cfg_options)
-    if args.data:
-        batches = dataset_batches(model, model.cfg, args.data)
-    else:
-        height, width = (args.input_size * 2)[:2]
-        batches = [random_inputs(model, 2, height, width)]
+    batches = analysis_batches(model, args.data, args.input_size, batch_size=2)
     recorder = AttentionRecorder(model)
     if not recorder.branches:
         raise SystemExit('this model has no Q-SDSA attention (no QKVBranch modules)')

@@ -17,7 +17,7 @@ import torch
 from mmengine.config import DictAction
 
 from mmqsd.analysis import count_energy, model_size
-from mmqsd.analysis.inputs import dataset_batches, random_inputs, tensor_forward
+from mmqsd.analysis.inputs import analysis_batches, tensor_forward
 from mmqsd.analysis.plots import plot_energy
 from mmqsd.apis import init_model
 
@@ -71,11 +71,7 @@ def print_table(result):
 def main(argv=None):
     args = parse_args(argv)
     model = init_model(args.config, args.checkpoint, cfg_options=args.cfg_options)
-    if args.data:
-        batches = dataset_batches(model, model.cfg, args.data)
-    else:
-        height, width = (args.input_size * 2)[:2]
-        batches = [random_inputs(model, 1, height, width)]
+    batches = analysis_batches(model, args.data, args.input_size, batch_size=1)
     results = []
     with torch.no_grad():
         for inputs in batches:
