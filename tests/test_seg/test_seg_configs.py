@@ -12,7 +12,10 @@ from mmqsd.layers import IELIF, QuantConv2d
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 SEG_DIR = osp.join(ROOT, 'configs', 'seg')
-SEG_CONFIGS = sorted(osp.basename(p) for p in glob.glob(osp.join(SEG_DIR, '*.py')))
+# QSD models only: the ANN teachers and FGD distillers (ann_*, *_fgd) are built by
+# tests/test_configs/test_configs.py, which also handles the teacher checkpoint.
+SEG_CONFIGS = sorted(osp.basename(p) for p in glob.glob(osp.join(SEG_DIR, '*.py'))
+                     if not osp.basename(p).startswith('ann_') and not p.endswith('_fgd.py'))
 ADE = {'T': 'fpn_qsd-t_4xb5-160k_ade20k-512x512.py', 'M': 'fpn_qsd-m_4xb5-160k_ade20k-512x512.py'}
 ALIASES = {'qsd_t_fpn_ade20k.py': ADE['T'], 'qsd_m_fpn_ade20k.py': ADE['M']}
 DEMO = 'qsd_t_fpn_demo.py'
