@@ -40,7 +40,7 @@ from mmseg.datasets import ADE20KDataset
 from ..registry import DATASETS
 from .demo_data import GENERATORS, write_dataset
 from .synthetic_coco import CLASSES as SHAPES
-from .synthetic_coco import _background, _colour, _place_boxes, _polygon
+from .synthetic_coco import _background, _colour, _place_boxes, _polygon, shape_scene_params
 
 CLASSES = ('sky', 'ground') + SHAPES
 PALETTE = [[70, 130, 180], [140, 110, 60], [220, 20, 60], [255, 200, 0], [0, 160, 90]]
@@ -146,16 +146,10 @@ def make_synthetic_ade(out_dir: str, num_train: int = 300, num_val: int = 60, si
     two fifths of ``size``).  An existing complete data set made with the
     same arguments is kept; ``force`` rewrites it.
     """
-    min_size = size // 6 if min_size is None else min_size
-    max_size = size * 2 // 5 if max_size is None else max_size
-    if not 4 <= min_size <= max_size < size - 2:
-        raise ValueError(f'shape sizes must satisfy 4 <= min_size <= max_size < size - 2, got '
-                         f'min_size={min_size}, max_size={max_size}, size={size}')
-    if num_train < 1 or num_val < 1 or max_objects < 1:
-        raise ValueError('num_train, num_val and max_objects must be positive')
-    params = dict(source='mmqsd.datasets.synthetic_ade', num_train=num_train, num_val=num_val,
-                  size=size, max_objects=max_objects, min_size=min_size, max_size=max_size,
-                  seed=seed)
+    params = shape_scene_params('mmqsd.datasets.synthetic_ade', num_train, num_val, size,
+                                max_objects, size // 6 if min_size is None else min_size,
+                                size * 2 // 5 if max_size is None else max_size, seed)
+    min_size, max_size = params['min_size'], params['max_size']
 
     def write(root: str) -> dict:
         rng = np.random.default_rng(seed)

@@ -142,6 +142,18 @@ def write_split(root: str, split: str, num_images: int, rng: np.random.Generator
     return {c: sum(a['category_id'] == i + 1 for a in annotations) for i, c in enumerate(CLASSES)}
 
 
+
+def shape_scene_params(source: str, num_train: int, num_val: int, size: int, max_objects: int,
+                       min_size: int, max_size: int, seed: int) -> dict:
+    """Validate the arguments of a synthetic shapes generator; return its ``params`` record."""
+    if not 4 <= min_size <= max_size < size - 2:
+        raise ValueError(f'shape sizes must satisfy 4 <= min_size <= max_size < size - 2, got '
+                         f'min_size={min_size}, max_size={max_size}, size={size}')
+    if num_train < 1 or num_val < 1 or max_objects < 1:
+        raise ValueError('num_train, num_val and max_objects must be positive')
+    return dict(source=source, num_train=num_train, num_val=num_val, size=size,
+                max_objects=max_objects, min_size=min_size, max_size=max_size, seed=seed)
+
 def make_synthetic_coco(out_dir: str, num_train: int = 200, num_val: int = 50, size: int = 128,
                         max_objects: int = 3, min_size: Optional[int] = None,
                         max_size: Optional[int] = None, seed: int = 0,
@@ -151,16 +163,10 @@ def make_synthetic_coco(out_dir: str, num_train: int = 200, num_val: int = 50, s
     Object sides are drawn from ``[min_size, max_size]`` (default: a fifth to a
     half of ``size``); each image holds 1..``max_objects`` non-overlapping shapes.
     """
-    min_size = size // 5 if min_size is None else min_size
-    max_size = size // 2 if max_size is None else max_size
-    if not 4 <= min_size <= max_size < size - 2:
-        raise ValueError(f'object sizes must satisfy 4 <= min_size <= max_size < size - 2, got '
-                         f'min_size={min_size}, max_size={max_size}, size={size}')
-    if num_train < 1 or num_val < 1 or max_objects < 1:
-        raise ValueError('num_train, num_val and max_objects must be positive')
-    params = dict(source='mmqsd.datasets.synthetic_coco', num_train=num_train, num_val=num_val,
-                  size=size, max_objects=max_objects, min_size=min_size, max_size=max_size,
-                  seed=seed)
+    params = shape_scene_params('mmqsd.datasets.synthetic_coco', num_train, num_val, size,
+                                max_objects, size // 5 if min_size is None else min_size,
+                                size // 2 if max_size is None else max_size, seed)
+    min_size, max_size = params['min_size'], params['max_size']
 
     def write(root: str) -> dict:
         os.makedirs(osp.join(root, 'annotations'))

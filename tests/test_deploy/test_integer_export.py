@@ -58,3 +58,21 @@ def test_unsupported_models_are_refused(tmp_path):
         export_integer(tiny_classifier(weight_bits=None), str(tmp_path / 'fp'))
     with pytest.raises(ValueError, match='IE-LIF'):
         export_integer(tiny_classifier(neuron='lif'), str(tmp_path / 'lif'))
+
+
+def test_export_integer_cli(tmp_path):
+    """The command line writes both files and checks them against PyTorch."""
+    import os.path as osp
+    import re
+    import subprocess
+    import sys
+    root = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+    prefix = str(tmp_path / 'digits_int')
+    proc = subprocess.run([sys.executable, 'tools/deploy/export_integer.py',
+                           'configs/cls/qsd_t_demo_digits.py', 'none', prefix, '--check', '2',
+                           '--size', '32'], cwd=root, check=True, capture_output=True, text=True)
+    assert osp.isfile(prefix + '.npz') and osp.isfile(prefix + '.json')
+    match = re.search(r'top-1 agreement ([\d.]+), max relative logit error ([\d.e+-]+)',
+                      proc.stdout)
+    assert match, proc.stdout
+    assert float(match.group(1)) == 1.0 and float(match.group(2)) < 1e-4
