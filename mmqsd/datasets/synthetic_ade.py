@@ -40,7 +40,7 @@ from mmseg.datasets import ADE20KDataset
 from ..registry import DATASETS
 from .demo_data import GENERATORS, write_dataset
 from .synthetic_coco import CLASSES as SHAPES
-from .synthetic_coco import _background, _colour, _place_boxes, _polygon, shape_scene_params
+from .synthetic_coco import background, colour, place_boxes, shape_polygon, shape_scene_params
 
 CLASSES = ('sky', 'ground') + SHAPES
 PALETTE = [[70, 130, 180], [140, 110, 60], [220, 20, 60], [255, 200, 0], [0, 160, 90]]
@@ -98,17 +98,17 @@ def render_scene(rng: np.random.Generator, size: int, max_objects: int, min_size
     from PIL import Image, ImageDraw
 
     above = _horizon_mask(rng, size)
-    image = np.where(above[..., None], _sky(rng, size), _background(rng, size))
+    image = np.where(above[..., None], _sky(rng, size), background(rng, size))
     label = np.where(above, 1 + CLASSES.index('sky'), 1 + CLASSES.index('ground')).astype(np.uint8)
     canvas = Image.fromarray(label)
     draw = ImageDraw.Draw(canvas)
-    for box in _place_boxes(rng, size, int(rng.integers(1, max_objects + 1)), min_size, max_size):
+    for box in place_boxes(rng, size, int(rng.integers(1, max_objects + 1)), min_size, max_size):
         shape = SHAPES[int(rng.integers(len(SHAPES)))]
-        polygon = [(float(x), float(y)) for x, y in _polygon(rng, SHAPES.index(shape), box)]
+        polygon = [(float(x), float(y)) for x, y in shape_polygon(rng, SHAPES.index(shape), box)]
         mask = Image.new('L', (size, size), 0)
         ImageDraw.Draw(mask).polygon(polygon, fill=1)
         mask = np.asarray(mask, dtype=bool)
-        image = np.where(mask[..., None], _colour(rng) * _surface(rng, shape, box, size), image)
+        image = np.where(mask[..., None], colour(rng) * _surface(rng, shape, box, size), image)
         draw.polygon(polygon, fill=1 + CLASSES.index(shape))
         draw.line(polygon + polygon[:1], fill=0, width=1)  # unlabelled outline
     return np.clip(image, 0, 255).astype(np.uint8), np.asarray(canvas)

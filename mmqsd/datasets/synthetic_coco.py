@@ -27,7 +27,7 @@ CLASSES = ('rectangle', 'ellipse', 'triangle')
 ELLIPSE_VERTICES = 32
 
 
-def _background(rng: np.random.Generator, size: int) -> np.ndarray:
+def background(rng: np.random.Generator, size: int) -> np.ndarray:
     """A muted, textured RGB background: half-desaturated smooth colour noise plus
     stripes and grain."""
     from PIL import Image
@@ -44,14 +44,14 @@ def _background(rng: np.random.Generator, size: int) -> np.ndarray:
     return texture
 
 
-def _colour(rng: np.random.Generator) -> np.ndarray:
+def colour(rng: np.random.Generator) -> np.ndarray:
     """A saturated, bright RGB colour (HSV with S, V >= 0.7)."""
     import colorsys
     hsv = rng.uniform(), rng.uniform(0.7, 1), rng.uniform(0.7, 1)
     return np.array(colorsys.hsv_to_rgb(*hsv)) * 255
 
 
-def _polygon(rng: np.random.Generator, category: int, box: Tuple[float, float, float, float]):
+def shape_polygon(rng: np.random.Generator, category: int, box: Tuple[float, float, float, float]):
     """Vertices ``[(x, y), ...]`` of a shape of ``category`` inscribed in ``box``."""
     x0, y0, x1, y1 = box
     if CLASSES[category] == 'rectangle':
@@ -72,7 +72,7 @@ def _polygon(rng: np.random.Generator, category: int, box: Tuple[float, float, f
     return [(x1, y0 + along * (y1 - y0)), (x0, y1), (x0, y0)]
 
 
-def _place_boxes(rng: np.random.Generator, size: int, count: int, min_size: int,
+def place_boxes(rng: np.random.Generator, size: int, count: int, min_size: int,
                  max_size: int) -> List[Tuple[float, float, float, float]]:
     """Up to ``count`` non-overlapping boxes (2 px apart) inside the image."""
     boxes = []
@@ -93,17 +93,17 @@ def render_image(rng: np.random.Generator, size: int, max_objects: int, min_size
     """One image (uint8 HxWx3) and its objects ``[(category, polygon, mask)]``."""
     from PIL import Image, ImageDraw
 
-    image = _background(rng, size)
+    image = background(rng, size)
     objects = []
-    boxes = _place_boxes(rng, size, int(rng.integers(1, max_objects + 1)), min_size, max_size)
+    boxes = place_boxes(rng, size, int(rng.integers(1, max_objects + 1)), min_size, max_size)
     for box in boxes:
         category = int(rng.integers(len(CLASSES)))
-        polygon = [(float(x), float(y)) for x, y in _polygon(rng, category, box)]
+        polygon = [(float(x), float(y)) for x, y in shape_polygon(rng, category, box)]
         canvas = Image.new('L', (size, size), 0)
         ImageDraw.Draw(canvas).polygon(polygon, fill=1)
         mask = np.asarray(canvas, dtype=bool)
         shade = 1 + rng.normal(0, 0.06, size=(size, size, 1))  # a little texture on the object
-        image[mask] = (_colour(rng) * shade)[mask]
+        image[mask] = (colour(rng) * shade)[mask]
         objects.append((category, polygon, mask))
     return np.clip(image, 0, 255).astype(np.uint8), objects
 

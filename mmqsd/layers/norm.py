@@ -8,21 +8,21 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .spike_train import _fold_batch
+from .spike_train import fold_batch
 
 
 class SeqBatchNorm2d(nn.BatchNorm2d):
     """BatchNorm2d over ``(..., C, H, W)``."""
 
     def forward(self, x):
-        return _fold_batch(x, super().forward, 3)
+        return fold_batch(x, super().forward, 3)
 
 
 class SeqBatchNorm1d(nn.BatchNorm1d):
     """BatchNorm1d over ``(..., C, L)``."""
 
     def forward(self, x):
-        return _fold_batch(x, super().forward, 2)
+        return fold_batch(x, super().forward, 2)
 
 
 def affine_of_bn(bn: nn.modules.batchnorm._BatchNorm):
@@ -75,7 +75,7 @@ class MPRF(nn.Module):
         def rectify(t):
             return F.batch_norm(t, self.running_mean, self.running_var, self.weight, self.bias,
                                 self.training, self.momentum, self.eps)
-        return _fold_batch(x, rectify, self.spatial_dims + 1)
+        return fold_batch(x, rectify, self.spatial_dims + 1)
 
     def extra_repr(self):
         return f'{self.num_features}, momentum={self.momentum}'

@@ -18,7 +18,7 @@ from torch import nn
 
 from ..ops import check_weight_bits, lsq_fake_quant, lsq_init_step, lsq_integer_weights
 from ..ops.int_gemm import conv_weight_to_cols, int8_conv2d, int8_linear
-from .spike_train import ScaledInteger, _fold_batch, synaptic_forward
+from .spike_train import ScaledInteger, fold_batch, synaptic_forward
 
 
 class LSQWeightMixin:
@@ -100,7 +100,7 @@ class LSQWeightMixin:
 
     def _integer_forward(self, x: ScaledInteger) -> torch.Tensor:
         """Exact path: int8 counts x int8 weights -> int32, then per-channel scale and bias."""
-        out = _fold_batch(x.values, self._int8_synapse, self.sample_dims)
+        out = fold_batch(x.values, self._int8_synapse, self.sample_dims)
         scale = (self.step_size * x.scale).view(-1, *([1] * (self.sample_dims - 1)))
         out = out.to(self.step_size.dtype)
         if self.bias is None:

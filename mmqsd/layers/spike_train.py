@@ -74,7 +74,7 @@ def map_values(x: SpikeOrTensor, fn: Callable[[torch.Tensor], torch.Tensor]) -> 
     return x.map(fn) if isinstance(x, (SpikeTrain, ScaledInteger)) else fn(x)
 
 
-def _fold_batch(x: torch.Tensor, op: Callable, sample_dims: int) -> torch.Tensor:
+def fold_batch(x: torch.Tensor, op: Callable, sample_dims: int) -> torch.Tensor:
     lead = x.shape[:x.dim() - sample_dims]
     out = op(x.reshape(-1, *x.shape[x.dim() - sample_dims:]))
     return out.reshape(*lead, *out.shape[1:])
@@ -89,11 +89,11 @@ def synaptic_forward(x: SpikeOrTensor, op: Callable, bias: Optional[torch.Tensor
     (time, batch, and for a spike train the virtual steps) is folded into ``N``.
     """
     if isinstance(x, SpikeTrain):
-        y = _fold_batch(x.spikes, op, sample_dims).sum(0) * x.scale
+        y = fold_batch(x.spikes, op, sample_dims).sum(0) * x.scale
     elif isinstance(x, ScaledInteger):
-        y = _fold_batch(x.values.to(torch.get_default_dtype()), op, sample_dims) * x.scale
+        y = fold_batch(x.values.to(torch.get_default_dtype()), op, sample_dims) * x.scale
     else:
-        y = _fold_batch(x, op, sample_dims)
+        y = fold_batch(x, op, sample_dims)
     if bias is not None:
         y = y + bias.view(-1, *([1] * (sample_dims - 1)))
     return y
