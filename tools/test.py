@@ -13,7 +13,7 @@ import numpy as np
 import mmqsd  # noqa: F401  registers mmqsd modules and applies the compat fixes
 from mmengine.evaluator import DumpResults
 
-from mmqsd.utils.launch import add_common_args, build_runner, load_config
+from mmqsd.utils.launch import add_common_args, build_runner, finish_distributed, load_config
 
 
 def parse_args(argv=None):
@@ -37,6 +37,7 @@ def main(argv=None):
         for name, value in metrics.items():
             shown = f'{float(value):.2f}' if isinstance(value, (float, np.floating)) else value
             print(f'{name}: {shown}')
+    finish_distributed()
 
 
 if __name__ == '__main__':

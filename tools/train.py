@@ -1,18 +1,21 @@
 #!/usr/bin/env python
 """Train a model from an mmengine config (mmpretrain/mmdet/mmseg style).
 
-    python tools/train.py CONFIG [--work-dir DIR] [--resume [auto|PATH]] [--amp]
+    python tools/train.py CONFIG [--work-dir DIR] [--resume [auto|PATH]] [--amp | --bf16]
                           [--cfg-options KEY=VALUE ...] [--launcher none|pytorch|slurm|mpi]
 
 ``--resume`` alone (or ``--resume auto``) continues from the latest checkpoint
 in the work dir; ``--resume PATH`` from that checkpoint.  ``--amp`` needs a
-CUDA GPU (see ``mmqsd.utils.launch.enable_amp``).  For multi-GPU or
-multi-node runs use ``tools/dist_train.sh`` or ``tools/slurm_train.sh``.
+CUDA GPU (see ``mmqsd.utils.launch.enable_amp``); ``--bf16`` trains with
+bfloat16 autocast on CPU or GPU (``mmqsd.engine.BF16AutocastOptimWrapper``; it
+changes numerics).  For multi-GPU or multi-node runs use ``tools/dist_train.sh``
+or ``tools/slurm_train.sh``.
 """
 import argparse
 
 import mmqsd  # noqa: F401  registers mmqsd modules and applies the compat fixes
-from mmqsd.utils.launch import add_common_args, build_runner, enable_amp, load_config
+from mmqsd.utils.launch import (add_common_args, build_runner, enable_amp, enable_bf16,
+                                finish_distributed, load_config)
 
 
 def parse_args(argv=None):
@@ -22,6 +25,8 @@ def parse_args(argv=None):
                         help='resume from the latest checkpoint in the work dir (auto) '
                         'or from the given checkpoint')
     parser.add_argument('--amp', action='store_true', help='mixed-precision training (GPU only)')
+    parser.add_argument('--bf16', action='store_true',
+                        help='bfloat16 autocast training, CPU or GPU (changes numerics)')
     parser.add_argument('--auto-scale-lr', action='store_true',
                         help='scale the learning rate by total batch size / '
                         'auto_scale_lr.base_batch_size')
@@ -33,8 +38,12 @@ def parse_args(argv=None):
 
 def merge_train_args(cfg, args):
     """Apply the training-only command-line switches to ``cfg``."""
+    if args.amp and args.bf16:
+        raise SystemExit('error: choose one of --amp (fp16, GPU) and --bf16')
     if args.amp:
         enable_amp(cfg)
+    if args.bf16:
+        enable_bf16(cfg)
     if args.resume == 'auto':
         cfg.resume, cfg.load_from = True, None
     elif args.resume is not None:
@@ -53,6 +62,7 @@ def main(argv=None):
     args = parse_args(argv)
     cfg = merge_train_args(load_config(args), args)
     build_runner(cfg, ('train_dataloader', 'val_dataloader')).train()
+    finish_distributed()
 
 
 if __name__ == '__main__':

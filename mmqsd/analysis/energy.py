@@ -81,7 +81,7 @@ class OpCounter:
             x = inputs[0]
             spike_rate = None
             if isinstance(x, SpikeTrain):
-                spike_rate = float(x.spikes.sum(0).mean())
+                spike_rate = float(x.spikes.sum(0, dtype=torch.float32).mean())
             flops = output.numel() * _fan_in(module) / self.batch_size
             bits = module.weight_bits if isinstance(module, LSQWeightMixin) else None
             self._add(name, type(module).__name__, flops, spike_rate, bits)

@@ -36,8 +36,18 @@ def set_spike_driven(model: nn.Module, enabled: bool = True) -> nn.Module:
     return set_neuron_output(model, 'spike_driven', enabled, 'a spike-driven form')
 
 
-def to_spike_driven(model: nn.Module) -> nn.Module:
-    """A copy of ``model`` in eval mode that runs spike-driven (binary spikes only)."""
+def to_spike_driven(model: nn.Module, integer: bool = False) -> nn.Module:
+    """A copy of ``model`` in eval mode that runs spike-driven (binary spikes only).
+
+    The default keeps the training form's float layers (each binary step runs
+    through them: the reference for equivalence checks).  ``integer=True``
+    returns the deployment form: norms folded, uint8 spikes, int8 weights and
+    int32 accumulation over all steps
+    (:func:`~mmqsd.deploy.to_integer_inference` with ``spike_driven=True``).
+    """
+    if integer:
+        from .integer_inference import to_integer_inference
+        return to_integer_inference(model, spike_driven=True)
     return set_spike_driven(copy.deepcopy(model).eval(), True)
 
 

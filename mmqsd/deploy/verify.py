@@ -37,8 +37,11 @@ def randomize_statistics(model: nn.Module, seed: int = 0, layer_scale: float = 0
 
 @torch.no_grad()
 def verify_spike_driven(model: nn.Module, inputs: torch.Tensor,
-                        forward: Optional[callable] = None) -> dict:
+                        forward: Optional[callable] = None, integer: bool = False) -> dict:
     """Run ``model`` in multi-bit and spike-driven form on ``inputs``.
+
+    ``integer`` checks the deployment form instead (uint8 spikes, int8 weights,
+    int32 accumulation; :func:`to_spike_driven` with ``integer=True``).
 
     Returns ``max_rel_err`` (``max|y - y_sd| / max|y|`` over all outputs),
     ``spike_values`` (distinct values of every spike tensor emitted in the
@@ -48,7 +51,7 @@ def verify_spike_driven(model: nn.Module, inputs: torch.Tensor,
     """
     forward = forward or (lambda m, x: m(x))
     model = model.eval()
-    spike_model = to_spike_driven(model)
+    spike_model = to_spike_driven(model, integer=integer)
     with SpikeValueRecorder(model) as multibit:
         reference = forward(model, inputs)
     with SpikeValueRecorder(spike_model) as binary:

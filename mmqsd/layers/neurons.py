@@ -5,15 +5,20 @@ zero state on every forward (no user-side ``reset_net``).  Setting
 ``spike_driven = True`` (done by :func:`mmqsd.deploy.to_spike_driven`) makes a
 neuron emit a :class:`~mmqsd.layers.SpikeTrain` of binary spikes instead of
 multi-bit values; ``integer_counts = True`` (exact integer inference, see
-:func:`mmqsd.deploy.to_integer_inference`) makes it emit its int8 spike counts
-as a :class:`~mmqsd.layers.ScaledInteger`.
+:func:`mmqsd.deploy.to_integer_inference`) makes it emit its uint8 spike counts
+as a :class:`~mmqsd.layers.ScaledInteger`; both flags together give uint8
+binary spike trains for the int8 synapses.  In that form a neuron handed
+counts already (its synapse fused it, see ``QuantConv2d.fused_neuron``)
+passes them on.
 """
 from typing import Optional
 
 import torch
 from torch import nn
 
-from ..ops import counts_to_spike_train, ie_lif, ie_lif_counts, lif_multistep
+from ..ops import (counts_to_spike_bytes, counts_to_spike_train, ie_lif, ie_lif_counts,
+                   lif_multistep)
+from ..ops.int8_kernels import counts_from_potential
 from .spike_train import ScaledInteger, SpikeTrain
 
 
@@ -53,14 +58,24 @@ class IELIF(nn.Module):
         return torch.round(output * self.norm)
 
     def forward(self, v: torch.Tensor):
+        if self.spike_driven and self.integer_counts:  # binary uint8 spikes for int8 synapses
+            counts = self._integer_counts(v).values
+            return SpikeTrain(counts_to_spike_bytes(counts, self.levels), 1.0 / self.norm)
         if self.spike_driven:
             counts = ie_lif_counts(v, self.levels, self.gain)
             return SpikeTrain(counts_to_spike_train(counts, self.levels), 1.0 / self.norm)
         if self.integer_counts:
-            counts = ie_lif_counts(v, self.levels, self.gain)
-            return ScaledInteger(counts.to(torch.int8 if self.levels < 128 else torch.int32),
-                                 1.0 / self.norm)
+            return self._integer_counts(v)
         return ie_lif(v, self.levels, self.gain, self.norm)
+
+    def _integer_counts(self, v) -> ScaledInteger:
+        if isinstance(v, ScaledInteger):  # fired inside the synapse that feeds this neuron
+            return v
+        if self.levels > 127:  # beyond int8: integer-valued float path
+            return ScaledInteger(ie_lif_counts(v, self.levels, self.gain).to(torch.int32),
+                                 1.0 / self.norm)
+        u = v.detach() * self.gain if self.gain != 1.0 else v.detach()
+        return ScaledInteger(counts_from_potential(u, self.levels), 1.0 / self.norm)
 
     def extra_repr(self):
         return f'levels={self.levels}, gain={self.gain:g}, norm={self.norm:g}'
@@ -104,9 +119,11 @@ class LIF(nn.Module):
 
     def forward(self, x: torch.Tensor):
         spikes = lif_multistep(x, self.tau, self.threshold, self.surrogate_width, self.reset)
+        if self.integer_counts:
+            spikes = spikes.to(torch.uint8)
         if self.spike_driven:
             return SpikeTrain(spikes.unsqueeze(0), 1.0)
-        return ScaledInteger(spikes.to(torch.int8), 1.0) if self.integer_counts else spikes
+        return ScaledInteger(spikes, 1.0) if self.integer_counts else spikes
 
     def extra_repr(self):
         return f'tau={self.tau:g}, threshold={self.threshold:g}, reset={self.reset}'

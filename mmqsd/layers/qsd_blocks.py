@@ -14,7 +14,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from .neurons import build_neuron
-from .norm import MPRF, SeqBatchNorm1d, SeqBatchNorm2d
+from .norm import MPRF, SeqBatchNorm1d, SeqBatchNorm2d, affine_of_bn
 from .quant import QuantConv1d, QuantConv2d
 from .spike_train import SpikeTrain, map_values, spike_matmul
 
@@ -66,6 +66,17 @@ class SepConv(nn.Module):
     def fusion_chains(self):
         return [('pwconv1', ['bn1']), ('pwconv2', ['bn2'])]
 
+    def neuron_fusion(self):
+        return [('pwconv1', 'neuron2')]
+
+
+def residual_add(x: torch.Tensor, branch: torch.Tensor) -> torch.Tensor:
+    """``x + branch``; without autograd, accumulated into ``branch`` (a fresh tensor
+    every block computes) instead of a new buffer."""
+    if torch.is_grad_enabled() or branch.shape != x.shape or branch.dtype != x.dtype:
+        return x + branch
+    return branch.add_(x)
+
 
 class ConvBlock(nn.Module):
     """Conv-based SNN block: x + SepConv(x), then x + BN(Conv3x3(SN(BN(Conv3x3(SN(x))))))."""
@@ -82,12 +93,15 @@ class ConvBlock(nn.Module):
         self.bn2 = SeqBatchNorm2d(dim)
 
     def forward(self, x):
-        x = x + self.sepconv(x)
+        x = residual_add(x, self.sepconv(x))
         y = self.bn1(self.conv1(self.neuron1(x)))
-        return x + self.bn2(self.conv2(self.neuron2(y)))
+        return residual_add(x, self.bn2(self.conv2(self.neuron2(y))))
 
     def fusion_chains(self):
         return [('conv1', ['bn1']), ('conv2', ['bn2'])]
+
+    def neuron_fusion(self):
+        return [('conv1', 'neuron2')]
 
 
 class BNAndPad(SeqBatchNorm2d):
@@ -128,6 +142,23 @@ class RepConv(nn.Module):
     def fusion_chains(self):
         return [('pw_out', ['bn_out'])]
 
+    @torch.no_grad()
+    def fold_padding_norm_(self) -> None:
+        """Inference: remove BNAndPad (``u -> a*u + c``, border ``c``).
+
+        ``dw(pad_c(a*u + c)) = dw(pad_0(a*u)) + c * sum(w_dw)``: ``a`` folds into
+        ``pw_in``, the dw conv zero-pads itself and gains the bias ``c * sum(w_dw)``.
+        """
+        if not isinstance(self.bn_pad, BNAndPad):
+            return
+        scale, shift = affine_of_bn(self.bn_pad.eval())
+        self.pw_in.fold_affine_(scale, torch.zeros_like(shift))
+        self.dw.freeze_()
+        tap_sum = self.dw.effective_weight().sum((1, 2, 3))
+        self.dw.fold_affine_(torch.ones_like(shift), shift * tap_sum)
+        self.dw.padding = (1, 1)
+        self.bn_pad = nn.Identity()
+
 
 class ConvBNNeuron(nn.Module):
     """``conv -> BN -> [MPRF, Eq. 12] -> neuron``: a synapse and the neuron it charges.
@@ -162,6 +193,13 @@ class ConvBNNeuron(nn.Module):
         if isinstance(self.conv, RepConv):
             return [('conv.pw_out', ['conv.bn_out', 'bn', 'mprf'])]
         return [('conv', ['bn', 'mprf'])]
+
+    def neuron_fusion(self):
+        """After :meth:`fusion_chains`, a spike-fed quantised conv feeds the neuron alone.
+
+        (A RepConv's last conv reads real values, so nothing gains from fusing it.)
+        """
+        return [] if isinstance(self.conv, RepConv) else [('conv', 'neuron')]
 
 
 class QKVBranch(ConvBNNeuron):
@@ -279,6 +317,9 @@ class MLP(nn.Module):
     def fusion_chains(self):
         return [('fc1', ['fc1_bn']), ('fc2', ['fc2_bn'])]
 
+    def neuron_fusion(self):
+        return [('fc1', 'fc2_neuron')]
+
 
 class DropPath(nn.Module):
     """Stochastic depth on the batch axis of ``(T, B, ...)`` tensors."""
@@ -310,5 +351,19 @@ class TransformerBlock(nn.Module):
         self.drop_path = DropPath(drop_path)
 
     def forward(self, x):
-        x = x + self.drop_path(self.layer_scale1.view(-1, 1, 1) * self.attn(x))
-        return x + self.drop_path(self.layer_scale2.view(-1, 1, 1) * self.mlp(x))
+        x = residual_add(x, self.drop_path(_layer_scaled(self.layer_scale1, self.attn(x))))
+        return residual_add(x, self.drop_path(_layer_scaled(self.layer_scale2, self.mlp(x))))
+
+    @torch.no_grad()
+    def fold_layer_scales_(self) -> None:
+        """Inference: multiply the layer scales into the last conv of each branch (after
+        its norms were folded, see :func:`mmqsd.deploy.fuse_norms`) and drop them."""
+        for scale, conv in ((self.layer_scale1, self.attn.proj.pw_out),
+                            (self.layer_scale2, self.mlp.fc2)):
+            if scale is not None:
+                conv.fold_affine_(scale.detach(), torch.zeros_like(scale))
+        self.layer_scale1 = self.layer_scale2 = None
+
+
+def _layer_scaled(scale: Optional[torch.Tensor], y):
+    return y if scale is None else scale.view(-1, 1, 1) * y

@@ -9,7 +9,10 @@ of one spike, standing for ``scale * sum_t s[t]``.  Consumers never densify it:
 * a product of two spike tensors is expanded over all step pairs so that every
   matrix product has binary operands, ``(sum_i a_i)(sum_j b_j) = sum_ij a_i b_j``
   (:func:`spike_matmul`).  ``(sum_t q_t)(sum_t k_t)^T != sum_t q_t k_t^T``, so the
-  per-step shortcut would be wrong.
+  per-step shortcut would be wrong.  The integer form (uint8 spikes, see
+  :func:`mmqsd.deploy.to_integer_inference`) computes the same sum as
+  ``sum_i a_i (sum_j b_j)``: ``D`` products whose left operand is binary and
+  gates additions of ``b``'s integer counts, instead of ``D^2`` products.
 """
 from dataclasses import dataclass
 from typing import Callable, Optional, Union
@@ -89,7 +92,7 @@ def synaptic_forward(x: SpikeOrTensor, op: Callable, bias: Optional[torch.Tensor
     (time, batch, and for a spike train the virtual steps) is folded into ``N``.
     """
     if isinstance(x, SpikeTrain):
-        y = fold_batch(x.spikes, op, sample_dims).sum(0) * x.scale
+        y = fold_batch(_as_float(x.spikes), op, sample_dims).sum(0) * x.scale
     elif isinstance(x, ScaledInteger):
         y = fold_batch(x.values.to(torch.get_default_dtype()), op, sample_dims) * x.scale
     else:
@@ -111,13 +114,30 @@ def spike_matmul(a: SpikeOrTensor, b: SpikeOrTensor) -> torch.Tensor:
     if isinstance(a, ScaledInteger) or isinstance(b, ScaledInteger):
         return _integer_matmul(a, b)
     if isinstance(a, SpikeTrain) and isinstance(b, SpikeTrain):
+        if not a.spikes.is_floating_point():  # integer form: b's steps summed first
+            return _gated_sum(a.spikes, b.spikes.sum(0, dtype=torch.get_default_dtype())) \
+                * (a.scale * b.scale)
         pairs = a.spikes.unsqueeze(1) @ b.spikes.unsqueeze(0)
         return pairs.sum((0, 1)) * (a.scale * b.scale)
     if isinstance(a, SpikeTrain):
-        return (a.spikes @ b).sum(0) * a.scale
+        return _gated_sum(a.spikes, b) * a.scale
     if isinstance(b, SpikeTrain):
-        return (a @ b.spikes).sum(0) * b.scale
+        return (a @ _as_float(b.spikes)).sum(0) * b.scale
     return a @ b
+
+
+def _gated_sum(spikes: torch.Tensor, dense: torch.Tensor) -> torch.Tensor:
+    """``sum_t spikes[t] @ dense`` as one matmul: binary rows of every step select
+    and add rows of ``dense``; the steps are stacked along the row axis."""
+    steps = spikes.shape[0]
+    rows = spikes.movedim(0, -3)  # (..., D, M, K), stacked and converted in one copy
+    stacked = torch.empty(rows.shape, dtype=dense.dtype, device=rows.device).copy_(rows)
+    return (stacked.flatten(-3, -2) @ dense).unflatten(-2, (steps, -1)).sum(-3)
+
+
+def _as_float(spikes: torch.Tensor) -> torch.Tensor:
+    """Spikes as the default float dtype where they are stored as uint8 (integer form)."""
+    return spikes if spikes.is_floating_point() else spikes.to(torch.get_default_dtype())
 
 
 def _integer_matmul(a: SpikeOrTensor, b: SpikeOrTensor) -> torch.Tensor:

@@ -19,12 +19,6 @@ def int8_matmul(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     return torch._int_mm(a.contiguous(), b.contiguous())
 
 
-def int8_linear(x: torch.Tensor, weight_t: torch.Tensor) -> torch.Tensor:
-    """``x (..., K) @ weight_t (K, N)`` with int8 operands, int32 result."""
-    lead = x.shape[:-1]
-    return int8_matmul(x.reshape(-1, x.shape[-1]), weight_t).view(*lead, weight_t.shape[1])
-
-
 def int8_conv2d(x: torch.Tensor, weight_cols: torch.Tensor, kernel_size, stride, padding,
                 dilation) -> torch.Tensor:
     """Dense (groups = 1) conv of int8 ``x (N, C, H, W)`` with int8 weights as int32.

@@ -58,12 +58,39 @@ def lsq_init_step(weight: torch.Tensor, bits: int) -> torch.Tensor:
     return (2 * mean_abs / math.sqrt(qp)).clamp_min(1e-8)
 
 
+class _LSQFunction(torch.autograd.Function):
+    """Eq. 4-5 in one op: saves only ``weight`` and ``step`` (parameters kept anyway)
+    and recomputes ``w / s`` in backward, instead of the ~4 weight-sized
+    intermediates the composed STE expression keeps for backward."""
+
+    @staticmethod
+    def forward(ctx, weight, step, qn: int, qp: int, grad_scale: float):
+        ctx.save_for_backward(weight, step)
+        ctx.qn, ctx.qp, ctx.grad_scale = qn, qp, grad_scale
+        channel_step = _per_channel(step, weight)
+        return torch.div(weight, channel_step).clamp_(qn, qp).round_().mul_(channel_step)
+
+    @staticmethod
+    def backward(ctx, grad):
+        weight, step = ctx.saved_tensors
+        ratio = weight / _per_channel(step, weight)
+        inside = torch.ge(ratio, ctx.qn).logical_and_(torch.le(ratio, ctx.qp))
+        grad_weight = torch.mul(grad, inside)
+        # d w_hat / d s: round(w/s) - w/s inside the clip range, Qn / Qp outside
+        ratio = torch.where(inside, ratio.round() - ratio, ratio.clamp(ctx.qn, ctx.qp))
+        grad_step = (grad * ratio).flatten(1).sum(1) * ctx.grad_scale
+        return grad_weight, grad_step, None, None, None
+
+
 def lsq_fake_quant(weight: torch.Tensor, step: torch.Tensor, bits: int) -> torch.Tensor:
-    """Eq. 4: quantise ``weight`` to ``bits`` bits with per-channel ``step``."""
+    """Eq. 4: quantise ``weight`` to ``bits`` bits with per-channel ``step``.
+
+    Gradients (Eq. 5, straight-through): 1 for ``weight`` inside the clip
+    range, 0 outside; for the step ``round(w/s) - w/s`` inside, ``Qn``/``Qp``
+    outside, times ``g = 1 / sqrt(numel(w) * Qp)``.
+    """
     qn, qp = signed_range(bits)
-    step = scale_grad(step, 1.0 / math.sqrt(weight.numel() * qp))
-    step = _per_channel(step, weight)
-    return round_ste(torch.clamp(weight / step, qn, qp)) * step
+    return _LSQFunction.apply(weight, step, qn, qp, 1.0 / math.sqrt(weight.numel() * qp))
 
 
 def lsq_integer_weights(weight: torch.Tensor, step: torch.Tensor, bits: int) -> torch.Tensor:

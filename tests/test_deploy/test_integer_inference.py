@@ -59,3 +59,35 @@ def test_whole_classifiers_identical_predictions(arch):
     assert max(counts.values) >= 2, 'neurons must fire (and at several levels)'
     assert torch.equal(logits.argmax(1), logits_int.argmax(1))
     assert max_relative_error(logits, logits_int) < 1e-4
+
+
+@pytest.mark.parametrize('backend', ['onednn', 'int_mm'])
+def test_whole_classifier_integer_forms_on_each_backend(backend):
+    """Counts and binary spike trains, on oneDNN (x86 CPU) and on torch._int_mm."""
+    from mmqsd.ops.int8_kernels import onednn_available, use_int8_backend
+    if backend == 'onednn' and not onednn_available():
+        pytest.skip('this PyTorch build has no oneDNN quantised ops')
+    torch.manual_seed(0)
+    model = init_model('configs/cls/qsd_t_in1k.py')
+    randomize_statistics(model, seed=2)
+    x = torch.randn(2, 3, 64, 64) * 2
+    logits = model(x, mode='tensor')
+    for spike_driven in (False, True):
+        integer = to_integer_inference(model, spike_driven=spike_driven)
+        with torch.no_grad(), use_int8_backend(backend), SpikeValueRecorder(integer) as values:
+            out = integer(x, mode='tensor')
+        assert (values.values == {0.0, 1.0}) if spike_driven else max(values.values) >= 2
+        assert torch.equal(logits.argmax(1), out.argmax(1))
+        assert max_relative_error(logits, out) < 1e-4
+
+
+def test_verify_tool_checks_the_integer_spike_form():
+    import importlib.util
+    spec = importlib.util.spec_from_file_location('verify_tool',
+                                                  'tools/deploy/verify_spike_driven.py')
+    tool = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tool)
+    result = tool.main(['configs/cls/qsd_t_in1k.py', '--input-size', '32', '--batch-size', '1',
+                        '--dtype', 'float32', '--integer'])
+    assert result['integer'] and result['spike_values'] == [0.0, 1.0]
+    assert result['max_rel_err'] < 1e-4

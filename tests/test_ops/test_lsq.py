@@ -60,3 +60,23 @@ def test_gradients_ste_and_step():
     expected = (ratio.round() - ratio).sum() + 7 + (-8)
     g = 1 / math.sqrt(4 * 7)
     assert torch.allclose(step.grad, (expected * g).reshape(1), atol=1e-6)
+
+
+def test_fused_lsq_equals_the_composed_ste_expression():
+    """The one-op autograd function (memory-lean) = Eq. 4 written with STE building blocks."""
+    from mmqsd.ops import round_ste, scale_grad
+    gen = torch.Generator().manual_seed(0)
+    w = (torch.randn(6, 3, 3, 3, generator=gen, dtype=torch.float64) * 2).requires_grad_()
+    step = (torch.rand(6, generator=gen, dtype=torch.float64) * 0.3 + 0.05).requires_grad_()
+    upstream = torch.randn(6, 3, 3, 3, generator=gen, dtype=torch.float64)
+    out = lsq_fake_quant(w, step, 3)
+    grads = torch.autograd.grad((out * upstream).sum(), (w, step))
+    qn, qp = -4, 3
+    s = scale_grad(step, 1 / math.sqrt(w.numel() * qp)).view(-1, 1, 1, 1)
+    reference = round_ste(torch.clamp(w / s, qn, qp)) * s
+    expected = torch.autograd.grad((reference * upstream).sum(), (w, step))
+    assert torch.equal(out, reference)
+    for got, want in zip(grads, expected):
+        assert torch.allclose(got, want, rtol=1e-12, atol=1e-12)
+    ratio = (w / step.view(-1, 1, 1, 1)).detach()
+    assert ((ratio < qn) | (ratio > qp)).any(), 'the test must clip some weights'

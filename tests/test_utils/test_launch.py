@@ -117,3 +117,12 @@ def test_torch_sync_bn_converts_but_cannot_train_on_cpu(single_process_env):
     assert isinstance(model[1], torch.nn.SyncBatchNorm)
     with pytest.raises(ValueError, match='SyncBatchNorm expected input tensor to be on GPU'):
         model.train()(torch.randn(2, 3, 4, 4))
+
+
+def test_bf16_switches_the_plain_wrapper_and_refuses_others():
+    cfg = Config(dict(optim_wrapper=dict(optimizer=dict(type='SGD', lr=0.1))))
+    launch.enable_bf16(cfg)
+    assert cfg.optim_wrapper.type == 'mmqsd.BF16AutocastOptimWrapper'
+    cfg = Config(dict(optim_wrapper=dict(type='AmpOptimWrapper', optimizer=dict(type='SGD'))))
+    with pytest.raises(SystemExit, match='--bf16 replaces the plain OptimWrapper'):
+        launch.enable_bf16(cfg)

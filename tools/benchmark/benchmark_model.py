@@ -4,12 +4,15 @@
 Modes: ``train`` (forward + backward + optimizer step with the config's
 optim_wrapper), ``infer`` (multi-bit fp32 inference), ``spike`` (spike-driven
 inference, binary spikes over virtual time steps), ``integer`` (exact integer
-inference: BN/MPRF folded, int8 counts x int8 weights, int32 accumulation).
+inference: BN/MPRF folded, uint8 counts x int8 weights, int32 accumulation),
+``spike-integer`` (spike-driven with binary uint8 spikes on the int8 kernels).
 Wall time and process CPU time are both reported (the CPU time is the fairer
 number on a machine shared with other jobs).  Each mode runs
 ``--warmup`` untimed iterations, then ``--repeats`` timed ones; the median and
 the spread (min-max) are reported.  ``--compare CONFIG2`` runs a second config
-in the same process and prints the time ratios.
+in the same process and prints the time ratios; ``--compare-cfg-options``
+changes the second one (``--compare`` defaults to the first config then, e.g.
+to compare against full-precision weights).
 
 Example::
 
@@ -18,6 +21,7 @@ Example::
 """
 import argparse
 import json
+import logging
 import platform
 import statistics
 import threading
@@ -105,10 +109,11 @@ def _train_step_fn(model, inputs, cfg):
 
     def step():
         model.train()
-        if head is not None:  # every loss term (e.g. loss_fgd of a distiller) counts
-            loss, _ = model.parse_losses(model(inputs, samples, mode='loss'))
-        else:  # synthetic loss over the raw outputs
-            loss = sum(o.float().mean() for o in _flatten(model(inputs, mode='tensor')))
+        with optim_wrapper.optim_context(model):  # e.g. bf16 autocast, as in train_step
+            if head is not None:  # every loss term (e.g. loss_fgd of a distiller) counts
+                loss, _ = model.parse_losses(model(inputs, samples, mode='loss'))
+            else:  # synthetic loss over the raw outputs
+                loss = sum(o.float().mean() for o in _flatten(model(inputs, mode='tensor')))
         optim_wrapper.update_params(loss)
     return step
 
@@ -126,9 +131,9 @@ def _infer_step_fn(model, inputs):
     return step
 
 
-def benchmark(config, args):
+def benchmark(config, args, cfg_options=None):
     torch.manual_seed(0)
-    model = init_model(config, cfg_options=args.cfg_options, device=args.device)
+    model = init_model(config, cfg_options=cfg_options, device=args.device)
     randomize_statistics(model)  # realistic firing instead of an untrained model's
     height, width = (args.input_size * 2)[:2]
     inputs = torch.randn(args.batch_size, 3, height, width, device=args.device)
@@ -141,7 +146,8 @@ def benchmark(config, args):
         elif mode == 'integer':
             step = _infer_step_fn(to_integer_inference(model), inputs)
         else:
-            step = _infer_step_fn(to_spike_driven(model), inputs)
+            step = _infer_step_fn(to_spike_driven(model, integer=mode == 'spike-integer'),
+                                  inputs)
         results[mode] = _timed(step, args.warmup, args.repeats, args.device)
         results[mode]['images_per_s'] = round(args.batch_size / results[mode]['median_s'], 2)
         print(f'{config} [{mode}] median {results[mode]["median_s"]:.3f} s '
@@ -155,8 +161,10 @@ def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('config')
     parser.add_argument('--compare', help='a second config to run side by side')
+    parser.add_argument('--compare-cfg-options', nargs='+', action=DictAction,
+                        help='options of the second run (with --compare, or of the same config)')
     parser.add_argument('--modes', nargs='+', default=['train', 'infer'],
-                        choices=['train', 'infer', 'spike', 'integer'])
+                        choices=['train', 'infer', 'spike', 'integer', 'spike-integer'])
     parser.add_argument('--batch-size', type=int, default=8)
     parser.add_argument('--input-size', type=int, nargs='+', default=[224])
     parser.add_argument('--warmup', type=int, default=1)
@@ -170,21 +178,27 @@ def parse_args(argv=None):
 
 def main(argv=None):
     args = parse_args(argv)
+    logging.getLogger('mmengine').setLevel(logging.WARNING)  # no per-parameter optimiser log
     if args.threads:
         torch.set_num_threads(args.threads)
     report = dict(machine=dict(processor=platform.processor() or platform.machine(),
                                threads=torch.get_num_threads(), torch=torch.__version__,
                                device=args.device),
                   batch_size=args.batch_size, input_size=args.input_size,
-                  results={args.config: benchmark(args.config, args)})
-    if args.compare:
-        report['results'][args.compare] = benchmark(args.compare, args)
-        first, second = (report['results'][c] for c in (args.config, args.compare))
+                  results={args.config: benchmark(args.config, args, args.cfg_options)})
+    if args.compare or args.compare_cfg_options:
+        second_name = args.compare or args.config
+        options = dict(args.cfg_options or {}, **(args.compare_cfg_options or {}))
+        if second_name == args.config:
+            second_name += ' ' + ' '.join(f'{k}={v}' for k, v in options.items())
+        report['results'][second_name] = benchmark(args.compare or args.config, args, options)
+        first, second = (report['results'][c] for c in (args.config, second_name))
         report['ratio'] = {m: first[m]['median_s'] / second[m]['median_s'] for m in args.modes}
         report['cpu_ratio'] = {m: first[m]['median_cpu_s'] / second[m]['median_cpu_s']
                                for m in args.modes}
         for mode, ratio in report['ratio'].items():
-            print(f'[{mode}] {args.config} / {args.compare} time ratio: {ratio:.2f}')
+            print(f'[{mode}] {args.config} / {second_name} time ratio: {ratio:.2f} '
+                  f'(CPU time {report["cpu_ratio"][mode]:.2f})')
     if args.out_json:
         with open(args.out_json, 'w') as f:
             json.dump(report, f, indent=2)

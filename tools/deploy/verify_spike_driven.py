@@ -10,6 +10,9 @@ Example::
 
     python tools/deploy/verify_spike_driven.py configs/cls/qsd_t_in1k.py --input-size 64 \
         --dtype float64 --out-json verify.json
+
+``--integer`` checks the deployment form (uint8 spikes, int8 weights, int32
+accumulation) instead of the float reference form.
 """
 import argparse
 import json
@@ -32,6 +35,8 @@ def parse_args(argv=None):
     parser.add_argument('--seed', type=int, default=0)
     parser.add_argument('--no-randomize', action='store_true',
                         help='keep the statistics of an untrained model as they are')
+    parser.add_argument('--integer', action='store_true',
+                        help='check the int8 deployment form of the spike-driven model')
     parser.add_argument('--out-json')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction)
     return parser.parse_args(argv)
@@ -55,9 +60,9 @@ def main(argv=None):
     height, width = (args.input_size * 2)[:2]
     in_channels = getattr(getattr(model, 'backbone', None), 'in_channels', 3)
     inputs = torch.randn(args.batch_size, in_channels, height, width, dtype=dtype) * 2
-    result = verify_spike_driven(model.to(dtype), inputs, tensor_forward)
+    result = verify_spike_driven(model.to(dtype), inputs, tensor_forward, args.integer)
     result.update(config=args.config, checkpoint=args.checkpoint, dtype=args.dtype,
-                  input_shape=list(inputs.shape))
+                  input_shape=list(inputs.shape), integer=args.integer)
     print(json.dumps(result, indent=2))
     if args.out_json:
         with open(args.out_json, 'w') as f:
