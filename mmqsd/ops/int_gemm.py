@@ -14,9 +14,25 @@ import torch.nn.functional as F
 FLOAT32_EXACT = 2 ** 24
 
 
+def int_mm_supports(a: torch.Tensor, b: torch.Tensor) -> bool:
+    """Whether ``torch._int_mm`` takes these shapes: any on CPU; on CUDA it needs
+    more than 16 rows and ``K``, ``N`` multiples of 8."""
+    if a.device.type == 'cpu':
+        return True
+    return a.shape[0] > 16 and a.shape[1] % 8 == 0 and b.shape[1] % 8 == 0
+
+
+def matmul_via_float(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    """Exact integer product through a float GEMM: float32 while ``K * 128^2 < 2^24``
+    bounds every partial sum, float64 (exact to 2^53) beyond."""
+    dtype = torch.float32 if a.shape[1] * 128 * 128 < FLOAT32_EXACT else torch.float64
+    return (a.to(dtype) @ b.to(dtype)).to(torch.int32)
+
+
 def int8_matmul(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     """``a (M, K) @ b (K, N)`` for int8 tensors, exact, as int32."""
-    return torch._int_mm(a.contiguous(), b.contiguous())
+    a, b = a.contiguous(), b.contiguous()
+    return torch._int_mm(a, b) if int_mm_supports(a, b) else matmul_via_float(a, b)
 
 
 def int8_conv2d(x: torch.Tensor, weight_cols: torch.Tensor, kernel_size, stride, padding,

@@ -184,3 +184,15 @@ def test_integer_spike_driven_blocks_match_multibit(name, backend):
         out = spiking(x)
     assert spikes.values == {0.0, 1.0}
     assert max_relative_error(block(x), out) < 1e-5
+
+
+def test_float_fallback_of_int8_matmul_is_exact():
+    """Shapes torch._int_mm rejects on CUDA go through an exact float GEMM."""
+    from mmqsd.ops.int_gemm import matmul_via_float
+    gen = torch.Generator().manual_seed(4)
+    for k in (24, 2000):  # float32 and float64 accumulation
+        a = torch.randint(-128, 128, (5, k), generator=gen, dtype=torch.int8)
+        b = torch.randint(-128, 128, (k, 3), generator=gen, dtype=torch.int8)
+        out = matmul_via_float(a, b)
+        assert out.dtype == torch.int32
+        assert torch.equal(out.long(), a.long() @ b.long())
