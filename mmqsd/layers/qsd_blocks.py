@@ -70,14 +70,6 @@ class SepConv(nn.Module):
         return [('pwconv1', 'neuron2')]
 
 
-def residual_add(x: torch.Tensor, branch: torch.Tensor) -> torch.Tensor:
-    """``x + branch``; without autograd, accumulated into ``branch`` (a fresh tensor
-    every block computes) instead of a new buffer."""
-    if torch.is_grad_enabled() or branch.shape != x.shape or branch.dtype != x.dtype:
-        return x + branch
-    return branch.add_(x)
-
-
 class ConvBlock(nn.Module):
     """Conv-based SNN block: x + SepConv(x), then x + BN(Conv3x3(SN(BN(Conv3x3(SN(x))))))."""
 
@@ -93,9 +85,9 @@ class ConvBlock(nn.Module):
         self.bn2 = SeqBatchNorm2d(dim)
 
     def forward(self, x):
-        x = residual_add(x, self.sepconv(x))
+        x = x + self.sepconv(x)
         y = self.bn1(self.conv1(self.neuron1(x)))
-        return residual_add(x, self.bn2(self.conv2(self.neuron2(y))))
+        return x + self.bn2(self.conv2(self.neuron2(y)))
 
     def fusion_chains(self):
         return [('conv1', ['bn1']), ('conv2', ['bn2'])]
@@ -351,8 +343,8 @@ class TransformerBlock(nn.Module):
         self.drop_path = DropPath(drop_path)
 
     def forward(self, x):
-        x = residual_add(x, self.drop_path(_layer_scaled(self.layer_scale1, self.attn(x))))
-        return residual_add(x, self.drop_path(_layer_scaled(self.layer_scale2, self.mlp(x))))
+        x = x + self.drop_path(_layer_scaled(self.layer_scale1, self.attn(x)))
+        return x + self.drop_path(_layer_scaled(self.layer_scale2, self.mlp(x)))
 
     @torch.no_grad()
     def fold_layer_scales_(self) -> None:

@@ -8,7 +8,6 @@ import torch.nn.functional as F
 from mmqsd.apis import init_model
 from mmqsd.deploy import max_relative_error, randomize_statistics, to_integer_inference
 from mmqsd.layers import MLP, ConvBlock, RepConv, SepConv, TransformerBlock
-from mmqsd.layers.qsd_blocks import residual_add
 from mmqsd.ops.int8_kernels import (Epilogue, Int8Conv2d, Int8Linear, counts_from_potential,
                                     onednn_available, use_int8_backend)
 
@@ -148,18 +147,6 @@ def test_integer_model_can_be_copied_after_running():
         first = integer(x, mode='tensor')
         again = copy.deepcopy(integer)(x, mode='tensor')
     assert torch.equal(first, again)
-
-
-def test_residual_add_accumulates_in_place_only_without_autograd():
-    x, branch = torch.ones(3), torch.full((3, ), 2.)
-    with torch.no_grad():
-        out = residual_add(x, branch)
-    assert out is branch and torch.equal(out, torch.full((3, ), 3.))
-    assert torch.equal(x, torch.ones(3)), 'the input is untouched'
-
-    x.requires_grad_(True)
-    out = residual_add(x, torch.full((3, ), 2.))
-    assert out.requires_grad
 
 
 def test_spike_bytes_are_the_spike_train_with_steps_innermost():

@@ -72,3 +72,17 @@ def test_backward_reaches_every_trainable_parameter():
     out.square().mean().backward()
     missing = [n for n, p in model.named_parameters() if p.requires_grad and p.grad is None]
     assert not missing, missing
+
+
+def test_channels_last_option_gives_the_same_outputs():
+    from mmqsd.deploy import randomize_statistics
+    torch.manual_seed(0)
+    arch = dict(embed_dims=[16, 32, 64, 80], num_heads=4, depths=(1, 1))
+    plain = randomize_statistics(QSDTransformer(arch=arch), seed=3).eval()
+    cl = QSDTransformer(arch=arch, channels_last=True).eval()
+    cl.load_state_dict(plain.state_dict())
+    x = torch.randn(2, 3, 32, 32) * 2
+    with torch.no_grad():
+        out, out_cl = plain(x)[0], cl(x)[0]
+    assert out.abs().max() > 0.1, 'the comparison must not be of zeros'
+    assert torch.allclose(out, out_cl, rtol=1e-4, atol=1e-4)
