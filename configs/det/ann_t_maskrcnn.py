@@ -6,14 +6,6 @@
 _base_ = ['./qsd_t_maskrcnn.py']
 
 model = dict(
-    backbone=dict(
-        _delete_=True,
-        type='mmqsd.ANNTransformer',
-        arch='T',
-        out_indices=(0, 1, 2, 3),
-        stage4_stride=2,
-        time_reduce='mean',
-        init_cfg=dict(type='Pretrained', checkpoint='data/checkpoints/ann_t_in1k.pth',
-                      prefix='backbone.')),
+    backbone={{_base_.ann_backbone}},
     neck=dict(_delete_=True, type='FPN', in_channels=[64, 128, 256, 360], out_channels=256,
               num_outs=5))

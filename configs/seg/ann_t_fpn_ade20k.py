@@ -7,15 +7,7 @@ _base_ = ['./qsd_t_fpn_ade20k.py']
 
 norm_cfg = dict(type='SyncBN', requires_grad=True)
 model = dict(
-    backbone=dict(
-        _delete_=True,
-        type='mmqsd.ANNTransformer',
-        arch='T',
-        out_indices=(0, 1, 2, 3),
-        stage4_stride=2,
-        time_reduce='mean',
-        init_cfg=dict(type='Pretrained', checkpoint='data/checkpoints/ann_t_in1k.pth',
-                      prefix='backbone.')),
+    backbone={{_base_.ann_backbone}},
     neck=dict(_delete_=True, type='FPN', in_channels=[64, 128, 256, 360], out_channels=128,
               num_outs=4),
     decode_head=dict(

@@ -2,6 +2,7 @@
 # shared by the detection and segmentation model bases, which plug them into the
 # library's own model with `backbone={{_base_.qsd_backbone}}, neck={{_base_.spiking_fpn}}`
 # (`_delete_` drops the ResNet / FPN settings of the library's base).  Arch T.
+# `ann_backbone` is the ANN counterpart (the FGD teachers of detection and segmentation).
 qsd_backbone = dict(
     _delete_=True,
     type='mmqsd.QSDTransformer',
@@ -29,3 +30,15 @@ spiking_fpn = dict(
     weight_bits=4,
     neuron='ie_lif',
     levels=4)
+
+# Full-precision weights, ReLU and softmax MHSA on the same pyramid, starting from the
+# ImageNet ANN teacher of configs/cls/ann_t_in1k.py.
+ann_backbone = dict(
+    _delete_=True,
+    type='mmqsd.ANNTransformer',
+    arch='T',
+    out_indices=(0, 1, 2, 3),
+    stage4_stride=2,
+    time_reduce='mean',
+    init_cfg=dict(type='Pretrained', checkpoint='data/checkpoints/ann_t_in1k.pth',
+                  prefix='backbone.'))
