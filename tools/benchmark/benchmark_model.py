@@ -29,6 +29,7 @@ import time
 
 import torch
 from mmengine.config import DictAction
+from mmengine.logging import MMLogger
 from mmengine.optim import build_optim_wrapper
 
 from mmqsd.apis import init_model
@@ -101,7 +102,13 @@ def _classification_head(model):
 
 
 def _train_step_fn(model, inputs, cfg):
-    optim_wrapper = build_optim_wrapper(model, cfg.optim_wrapper)
+    logger = MMLogger.get_current_instance()  # the optimiser logs a line per parameter
+    level = logger.level
+    logger.setLevel(logging.WARNING)
+    try:
+        optim_wrapper = build_optim_wrapper(model, cfg.optim_wrapper)
+    finally:
+        logger.setLevel(level)
     head = _classification_head(model)
     if head is not None:
         from mmpretrain.structures import DataSample
@@ -178,7 +185,6 @@ def parse_args(argv=None):
 
 def main(argv=None):
     args = parse_args(argv)
-    logging.getLogger('mmengine').setLevel(logging.WARNING)  # no per-parameter optimiser log
     if args.threads:
         torch.set_num_threads(args.threads)
     report = dict(machine=dict(processor=platform.processor() or platform.machine(),
