@@ -16,9 +16,8 @@ from typing import Optional
 import torch
 from torch import nn
 
-from ..ops import (counts_to_spike_bytes, counts_to_spike_train, ie_lif, ie_lif_counts,
-                   lif_multistep)
-from ..ops.int8_kernels import counts_from_potential
+from ..ops import (counts_from_potential, counts_to_spike_bytes, counts_to_spike_train, ie_lif,
+                   ie_lif_counts, lif_multistep)
 from .spike_train import ScaledInteger, SpikeTrain
 
 

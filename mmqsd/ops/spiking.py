@@ -62,6 +62,15 @@ def ie_lif_counts(v: torch.Tensor, levels: int = 4, gain: float = 1.0) -> torch.
     return torch.floor(u + 0.5).clamp_(0, _check_levels(levels))
 
 
+def counts_from_potential(u: torch.Tensor, levels: int) -> torch.Tensor:
+    """:func:`ie_lif_counts` of an already gain-scaled potential ``u``, as uint8 (the
+    integer forms' spike counts).
+
+    Clamping first makes the value non-negative, where truncation is floor.
+    """
+    return torch.clamp(u, 0, levels).add_(0.5).to(torch.uint8)
+
+
 def counts_to_spike_train(counts: torch.Tensor, num_steps: int) -> torch.Tensor:
     """Eq. 10: expand counts ``n`` into ``num_steps`` binary spikes ``s[t] = [t < n]``.
 
@@ -88,7 +97,8 @@ def counts_to_spike_bytes(counts: torch.Tensor, num_steps: int) -> torch.Tensor:
     order = sorted(range(counts.dim()), key=lambda d: -counts.stride(d))
     dense = counts.permute(order).contiguous()  # counts' memory order (a view if dense)
     if num_steps in _PACKED_STEPS and counts.dtype == torch.uint8:
-        patterns = counts_to_spike_train(torch.arange(num_steps + 1), num_steps)
+        patterns = counts_to_spike_train(torch.arange(num_steps + 1, device=counts.device),
+                                         num_steps)
         table = patterns.t().contiguous().to(torch.uint8).view(_PACKED_STEPS[num_steps])
         packed = torch.index_select(table.view(-1), 0, dense.view(-1).to(torch.int32))
         spikes = packed.view(torch.uint8).view(*dense.shape, num_steps)

@@ -8,8 +8,9 @@ import torch.nn.functional as F
 from mmqsd.apis import init_model
 from mmqsd.deploy import max_relative_error, randomize_statistics, to_integer_inference
 from mmqsd.layers import MLP, ConvBlock, RepConv, SepConv, TransformerBlock
-from mmqsd.ops.int8_kernels import (Epilogue, Int8Conv2d, Int8Linear, counts_from_potential,
-                                    onednn_available, use_int8_backend)
+from mmqsd.ops import counts_from_potential
+from mmqsd.ops.int8_kernels import (Epilogue, Int8Conv2d, Int8Linear, onednn_available,
+                                    use_int8_backend)
 
 NEURON = dict(type='ie_lif', levels=4)
 BACKENDS = ['int_mm'] + (['onednn'] if onednn_available() else [])
