@@ -55,7 +55,7 @@ def to_integer_inference(model: nn.Module, channels_last: bool = True,
     the synapse that feeds them where blocks declare it.  ``spike_driven``
     makes every neuron emit its count as ``b`` binary uint8 spikes over virtual
     time steps instead (Eq. 10): each synapse then accumulates binary inputs
-    over all steps in int32 (:meth:`~mmqsd.layers.LSQWeightMixin._spike_integer_forward`),
+    over all steps in int32 (:meth:`~mmqsd.layers.LSQWeightMixin._int8_forward`),
     the fast form of :func:`~mmqsd.deploy.to_spike_driven`.
     """
     model = fuse_norms(model)

@@ -20,9 +20,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..ops import check_weight_bits, lsq_fake_quant, lsq_init_step, lsq_integer_weights
-from ..ops.int8_kernels import (Epilogue, Int8Conv2d, Int8DepthwiseSteps, Int8Linear,
-                                counts_from_potential)
+from ..ops import (check_weight_bits, counts_from_potential, lsq_fake_quant, lsq_init_step,
+                   lsq_integer_weights)
+from ..ops.int8_kernels import Epilogue, Int8Conv2d, Int8DepthwiseSteps, Int8Linear
 from .spike_train import ScaledInteger, SpikeTrain, fold_batch, synaptic_forward
 
 
@@ -131,25 +131,31 @@ class LSQWeightMixin:
             return Epilogue(scale.contiguous(), bias, levels)
         return self._cached(('epilogue', input_scale, device), build)
 
-    def _integer_forward(self, x: ScaledInteger):
-        """Exact path: uint8 counts x int8 weights -> int32, then per-channel scale and bias
-        (and the fused neuron, whose counts are returned as :class:`ScaledInteger`)."""
-        epilogue = self._epilogue(x.scale, x.values.device)
-        kernel = self._cached(('int8', x.values.device, 1), self._int8_kernel)
-        out = fold_batch(x.values, lambda v: self._int8_synapse(kernel, v, epilogue),
+    def _int8_forward(self, values: torch.Tensor, input_scale: float, steps: int = 1):
+        """Exact path: uint8 inputs x int8 weights -> int32, then per-channel scale and bias
+        (and the fused neuron, whose counts are returned as :class:`ScaledInteger`).
+
+        ``values`` are counts (``steps = 1``) or binary spikes with each channel's
+        ``steps`` virtual steps as adjacent channels (``c * steps + t``): the weights
+        are repeated ``steps`` times, so the int32 accumulator sums every step (Eq. 10)
+        and every MAC has a binary input.
+        """
+        epilogue = self._epilogue(input_scale, values.device)
+        kernel = self._cached(('int8', values.device, steps), lambda: self._int8_kernel(steps))
+        out = fold_batch(values, lambda v: self._int8_synapse(kernel, v, epilogue),
                          self.sample_dims)
         if self.fused_neuron is None:
             return out
         return ScaledInteger(out, 1.0 / self.fused_neuron.norm)
 
+    def _int8_synapse(self, kernel, values, epilogue):
+        if isinstance(kernel, Int8Linear) and self.sample_dims > 1:  # 1x1: rows of pixels
+            return over_pixels(values, lambda rows: kernel(rows, epilogue))
+        return kernel(values, epilogue)
+
     def _float_forward(self, x, weight):
-        """Real-valued ``weight`` on a tensor (bias inside the op) or on a spike train /
-        integer counts (bias added once, :func:`synaptic_forward`)."""
-        if isinstance(x, torch.Tensor):
-            return fold_batch(x, lambda inp: self._synapse(inp, weight, self.bias),
-                              self.sample_dims)
-        return synaptic_forward(x, lambda inp: self._synapse(inp, weight), self.bias,
-                                self.sample_dims)
+        return synaptic_forward(x, lambda inp, bias: self._synapse(inp, weight, bias),
+                                self.bias, self.sample_dims)
 
     def _frozen_float_forward(self, x):
         """Real-valued input to a frozen layer: float weights ``step * Q(w)`` made once."""
@@ -161,28 +167,15 @@ class LSQWeightMixin:
         counts = counts_from_potential(out * self.fused_neuron.gain, self.fused_neuron.levels)
         return ScaledInteger(counts, 1.0 / self.fused_neuron.norm)
 
-    def _spike_integer_forward(self, x: SpikeTrain):
-        """Binary uint8 spikes over ``D`` virtual steps: steps become adjacent input
-        channels (``c * D + t``) of one int8 synapse whose weights are repeated ``D``
-        times, so the int32 accumulator sums every step (Eq. 10) and every MAC has a
-        binary input (an accumulate)."""
-        epilogue = self._epilogue(x.scale, x.spikes.device)
-        kernel = self._cached(('int8', x.spikes.device, x.num_steps),
-                              lambda: self._int8_kernel(x.num_steps))
-        channel_dim = x.spikes.dim() - self.sample_dims
-        values = x.spikes.movedim(0, channel_dim).flatten(channel_dim - 1, channel_dim)
-        out = fold_batch(values, lambda v: self._int8_synapse(kernel, v, epilogue),
-                         self.sample_dims)
-        if self.fused_neuron is None:
-            return out
-        return ScaledInteger(out, 1.0 / self.fused_neuron.norm)
-
     def forward(self, x):
         if self.frozen:
             if isinstance(x, ScaledInteger) and x.values.dtype == torch.uint8:
-                return self._integer_forward(x)
+                return self._int8_forward(x.values, x.scale)
             if isinstance(x, SpikeTrain) and x.spikes.dtype == torch.uint8:
-                return self._spike_integer_forward(x)
+                channel_dim = x.spikes.dim() - self.sample_dims
+                steps_as_channels = x.spikes.movedim(0, channel_dim).flatten(channel_dim - 1,
+                                                                             channel_dim)
+                return self._int8_forward(steps_as_channels, x.scale, x.num_steps)
             return self._frozen_float_forward(x)
         return self._float_forward(x, self.effective_weight())
 
@@ -248,11 +241,6 @@ class QuantConv2d(LSQWeightMixin, nn.Conv2d):
             return Int8Linear(weight[:, :, 0, 0])
         return Int8Conv2d(weight, self.stride, self.padding, self.dilation, self.groups)
 
-    def _int8_synapse(self, kernel, counts, epilogue):
-        if isinstance(kernel, Int8Linear):
-            return over_pixels(counts, lambda rows: kernel(rows, epilogue))
-        return kernel(counts, epilogue)
-
 
 class QuantConv1d(LSQWeightMixin, nn.Conv1d):
     """``nn.Conv1d`` with LSQ weights; input ``(..., C, L)`` or a spike train.
@@ -282,10 +270,10 @@ class QuantConv1d(LSQWeightMixin, nn.Conv1d):
         return Int8Conv2d(weight.unsqueeze(2), (1, ) + self.stride, (0, ) + self.padding,
                           (1, ) + self.dilation, self.groups)
 
-    def _int8_synapse(self, kernel, counts, epilogue):
+    def _int8_synapse(self, kernel, values, epilogue):
         if isinstance(kernel, Int8Linear):
-            return over_pixels(counts, lambda rows: kernel(rows, epilogue))
-        return kernel(counts.unsqueeze(2), epilogue).squeeze(2)
+            return super()._int8_synapse(kernel, values, epilogue)
+        return kernel(values.unsqueeze(2), epilogue).squeeze(2)
 
 
 class QuantLinear(LSQWeightMixin, nn.Linear):
@@ -301,6 +289,3 @@ class QuantLinear(LSQWeightMixin, nn.Linear):
 
     def _int8_kernel(self, steps: int = 1):
         return Int8Linear(_int8(self.weight, steps))
-
-    def _int8_synapse(self, kernel, counts, epilogue):
-        return kernel(counts, epilogue)

@@ -85,18 +85,21 @@ def fold_batch(x: torch.Tensor, op: Callable, sample_dims: int) -> torch.Tensor:
 
 def synaptic_forward(x: SpikeOrTensor, op: Callable, bias: Optional[torch.Tensor],
                      sample_dims: int) -> torch.Tensor:
-    """Run a linear synaptic ``op`` (without bias) on ``x`` and add ``bias`` once.
+    """Run a linear synaptic ``op(batch, bias)`` on ``x``, adding ``bias`` once.
 
     ``op`` takes a batch ``(N, *sample)`` where ``sample`` has ``sample_dims``
     axes (3 for conv2d, 2 for conv1d, 1 for linear); every leading axis of ``x``
     (time, batch, and for a spike train the virtual steps) is folded into ``N``.
+    A tensor gets the bias inside ``op`` (one pass fewer); a spike train or
+    integer counts get ``op(batch, None)`` and the bias after the scaled sum.
     """
+    if isinstance(x, torch.Tensor):
+        return fold_batch(x, lambda batch: op(batch, bias), sample_dims)
+    no_bias = lambda batch: op(batch, None)  # noqa: E731
     if isinstance(x, SpikeTrain):
-        y = fold_batch(_as_float(x.spikes), op, sample_dims).sum(0) * x.scale
-    elif isinstance(x, ScaledInteger):
-        y = fold_batch(x.values.to(torch.get_default_dtype()), op, sample_dims) * x.scale
+        y = fold_batch(_as_float(x.spikes), no_bias, sample_dims).sum(0) * x.scale
     else:
-        y = fold_batch(x, op, sample_dims)
+        y = fold_batch(x.values.to(torch.get_default_dtype()), no_bias, sample_dims) * x.scale
     if bias is not None:
         y = y + bias.view(-1, *([1] * (sample_dims - 1)))
     return y

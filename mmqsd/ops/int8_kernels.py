@@ -28,6 +28,7 @@ import torch
 import torch.nn.functional as F
 
 from .int_gemm import check_float_exact, conv_weight_to_cols, int8_conv2d, int8_matmul
+from .spiking import counts_from_potential
 
 INT8_BACKENDS = ('auto', 'onednn', 'int_mm')
 _forced_backend = 'auto'
@@ -74,14 +75,6 @@ class Epilogue:
     levels: Optional[int] = None
 
 
-def counts_from_potential(y: torch.Tensor, levels: int) -> torch.Tensor:
-    """IE-LIF counts ``clamp(floor(y + 1/2), 0, levels)`` as uint8 (round half up, Eq. 9).
-
-    Clamping first makes the value non-negative, where truncation is floor.
-    """
-    return torch.clamp(y, 0, levels).add_(0.5).to(torch.uint8)
-
-
 def apply_epilogue(acc: torch.Tensor, epilogue: Epilogue, channel_dim: int) -> torch.Tensor:
     """The :class:`Epilogue` in torch ops, on an int32 (or integer-valued float) sum."""
     shape = [1] * acc.dim()
@@ -99,18 +92,19 @@ def _onednn_output(epilogue: Epilogue):
     return torch.uint8, 'hardtanh', [0.0, float(epilogue.levels)]
 
 
-class _PackedWeights:
-    """oneDNN weight packs, one per epilogue scale (fixed per layer after freezing)."""
+class _PerScale:
+    """A value derived from an epilogue scale tensor (a oneDNN weight pack, the scales
+    repeated per step), rebuilt only when that tensor changes (fixed after freezing)."""
 
-    def __init__(self, pack):
-        self.pack = pack
-        self.packs = {}
+    def __init__(self, derive):
+        self.derive = derive
+        self.key = self.value = None
 
     def get(self, scale: torch.Tensor):
         key = (scale.data_ptr(), scale._version)
-        if key not in self.packs:
-            self.packs = {key: self.pack(scale)}
-        return self.packs[key]
+        if key != self.key:
+            self.key, self.value = key, self.derive(scale)
+        return self.value
 
 
 class Int8Conv2d:
@@ -124,7 +118,7 @@ class Int8Conv2d:
         self.groups = groups
         self.zero_points = torch.zeros(weight.shape[0], dtype=torch.int64)
         self._cols = None
-        self._packed = _PackedWeights(lambda scale: torch.ops.onednn.qconv_prepack(
+        self._packed = _PerScale(lambda scale: torch.ops.onednn.qconv_prepack(
             self.weight, scale, 1.0, 0, self.stride, self.padding, self.dilation, self.groups,
             None))
 
@@ -163,7 +157,7 @@ class Int8Linear:
         self.weight = weight
         self.zero_points = torch.zeros(weight.shape[0], dtype=torch.int64)
         self._weight_t = None
-        self._packed = _PackedWeights(
+        self._packed = _PerScale(
             lambda scale: torch.ops.onednn.qlinear_prepack(self.weight, None))
 
     def __call__(self, x: torch.Tensor, epilogue: Epilogue) -> torch.Tensor:
@@ -193,7 +187,7 @@ class Int8DepthwiseSteps:
         self.steps = steps
         self.conv = Int8Conv2d(weight.repeat_interleave(steps, 0), stride, padding, dilation,
                                weight.shape[0] * steps)
-        self._step_scales = _PackedWeights(lambda scale: scale.repeat_interleave(steps))
+        self._step_scales = _PerScale(lambda scale: scale.repeat_interleave(steps))
 
     def __call__(self, x: torch.Tensor, epilogue: Epilogue) -> torch.Tensor:
         per_step = self.conv(x, Epilogue(self._step_scales.get(epilogue.scale), None))

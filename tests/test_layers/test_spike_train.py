@@ -15,7 +15,7 @@ def test_synaptic_forward_accumulates_binary_steps_and_adds_bias_once():
     train, dense = random_train((2, 3, 5, 5))
     weight = torch.randn(4, 3, 3, 3, dtype=torch.float64)
     bias = torch.randn(4, dtype=torch.float64)
-    op = lambda x: torch.nn.functional.conv2d(x, weight, padding=1)  # noqa: E731
+    op = lambda x, b: torch.nn.functional.conv2d(x, weight, b, padding=1)  # noqa: E731
     expected = torch.nn.functional.conv2d(dense, weight, bias, padding=1)
     assert torch.allclose(synaptic_forward(train, op, bias, 3), expected, atol=1e-12)
     assert torch.allclose(synaptic_forward(dense, op, bias, 3), expected, atol=1e-12)
