@@ -38,7 +38,7 @@ def fuse_neurons_into_synapses(model: nn.Module) -> int:
         for conv_path, neuron_path in getattr(module, 'neuron_fusion', lambda: [])():
             conv, neuron = module.get_submodule(conv_path), module.get_submodule(neuron_path)
             if isinstance(conv, LSQWeightMixin) and conv.frozen and isinstance(neuron, IELIF) \
-                    and neuron.levels <= 127:
+                    and neuron.int8_counts:
                 conv.fused_neuron = FusedNeuron(neuron.levels, neuron.gain, neuron.norm)
                 conv._clear_inference_cache()
                 fused += 1

@@ -44,6 +44,11 @@ class IELIF(nn.Module):
         self.integer_counts = False
 
     @property
+    def int8_counts(self) -> bool:
+        """Whether the counts fit the int8 kernels (0..127); else integer-valued floats."""
+        return self.levels <= 127
+
+    @property
     def firing_range(self):
         """Membrane interval ``(lowest potential that fires, saturation)``."""
         return 0.5 / self.gain, self.levels / self.gain
@@ -70,7 +75,7 @@ class IELIF(nn.Module):
     def _integer_counts(self, v) -> ScaledInteger:
         if isinstance(v, ScaledInteger):  # fired inside the synapse that feeds this neuron
             return v
-        if self.levels > 127:  # beyond int8: integer-valued float path
+        if not self.int8_counts:  # integer-valued float path
             return ScaledInteger(ie_lif_counts(v, self.levels, self.gain).to(torch.int32),
                                  1.0 / self.norm)
         u = v.detach() * self.gain if self.gain != 1.0 else v.detach()
