@@ -69,7 +69,7 @@ class AttentionRecorder:
                 if key not in self.records[name]:
                     continue
                 v = torch.cat(self.records[name][key])
-                spikes = branch.neuron(v) if not branch.neuron.spike_driven else None
+                spikes = branch.neuron(v)
                 mu, sigma = float(v.mean()), float(v.std())
                 row[label] = dict(
                     membrane_mean=mu, membrane_std=sigma, entropy=level_entropy(spikes),

@@ -21,8 +21,8 @@ b-bit weights costs ``{2: 1/32, 3: 1/16, 4: 1/8}`` (else b/32) of a 32-bit one
 the first layer is a MAC, every other layer is charged E_AC per operation.
 
 Convention for RepConv: counted in training form (1x1 + depthwise 3x3 + 1x1),
-the convention of ``shared/reference/qsd-sdtv2.md`` §4.7 (QSD-T ~6.47 G,
-QSD-L ~24.8 G dense MACs at 224^2).
+as the authors' released model counts it (QSD-T ~6.47 G, QSD-L ~24.8 G dense
+MACs at 224^2).
 """
 import copy
 from collections import OrderedDict
@@ -31,12 +31,12 @@ from typing import Callable, Optional
 import torch
 from torch import nn
 
-from ..deploy import spiking_neurons, to_spike_driven
-from ..layers import QSDSA, LSQWeightMixin, SpikeTrain, TailoredAttention
+from ..deploy import DeployedSynapse, SpikeTrain, spiking_neurons, to_spike_driven
+from ..layers import SpikeProductAttention, TailoredAttention
 from .firing_rate import FiringRateMonitor
 
 PAPER_BIT_DISCOUNT = {2: 1 / 32, 3: 1 / 16, 4: 1 / 8}
-SYNAPTIC_TYPES = (nn.Conv1d, nn.Conv2d, nn.Linear)
+SYNAPTIC_TYPES = (nn.Conv1d, nn.Conv2d, nn.Linear, DeployedSynapse)
 
 
 def bit_discount(bits: Optional[int]) -> float:
@@ -51,9 +51,7 @@ def _join(prefix: str, name: str) -> str:
 
 
 def _fan_in(module: nn.Module) -> int:
-    if isinstance(module, nn.Linear):
-        return module.in_features
-    return module.weight[0].numel()  # (C_in / groups) * prod(kernel)
+    return module.weight[0].numel()  # in_features, or (C_in / groups) * prod(kernel)
 
 
 class OpCounter:
@@ -83,14 +81,14 @@ class OpCounter:
             if isinstance(x, SpikeTrain):
                 spike_rate = float(x.spikes.sum(0, dtype=torch.float32).mean())
             flops = output.numel() * _fan_in(module) / self.batch_size
-            bits = module.weight_bits if isinstance(module, LSQWeightMixin) else None
+            bits = getattr(module, 'weight_bits', None)
             self._add(name, type(module).__name__, flops, spike_rate, bits)
         return hook
 
-    def _attention_hook(self, name):
+    def _attention_hook(self, name, attention):
         def hook(module, inputs, output):
             rates = self.rates.last_spikes_per_step
-            for product, macs, gate in attention_products(module, inputs[0]):
+            for product, macs, gate in attention_products(attention, inputs[0], output):
                 rate = rates.get(_join(name, gate)) if gate else None
                 self._add(_join(name, product), 'MatMul', macs / self.batch_size, rate, None)
         return hook
@@ -100,8 +98,12 @@ class OpCounter:
         for name, module in self.model.named_modules():
             if isinstance(module, SYNAPTIC_TYPES):
                 self._handles.append(module.register_forward_hook(self._synapse_hook(name)))
-            elif isinstance(module, ATTENTION_TYPES):
-                self._handles.append(module.register_forward_hook(self._attention_hook(name)))
+            elif isinstance(module, SpikeProductAttention):  # hook its products: q, k, v -> out
+                self._handles.append(module.products.register_forward_hook(
+                    self._attention_hook(name, module)))
+            elif isinstance(module, TailoredAttention):
+                self._handles.append(module.register_forward_hook(
+                    self._attention_hook(name, module)))
         return self
 
     def __exit__(self, *exc):
@@ -110,23 +112,23 @@ class OpCounter:
             handle.remove()
 
 
-def attention_products(module: nn.Module, x: torch.Tensor):
+def attention_products(module: nn.Module, x: torch.Tensor, output: torch.Tensor):
     """``(name, MACs over the whole batch, gating neuron or None)`` of an attention's products.
 
-    Q-SDSA on ``(T, B, C, H, W)``: ``k^T v`` and ``q (k^T v)``, ``N * C * d`` each, gated by
-    the k and q spikes.  CSDformer's tailored attention on ``(B, C, N)``: ``q k^T`` and
+    A :class:`~mmqsd.layers.SpikeProductAttention` (Q-SDSA, Spikformer's SSA) describes its
+    own (:meth:`~mmqsd.layers.SpikeProductAttention.product_macs` of the products' output
+    ``(T, B, C, H, W)``): ``k^T v`` and ``q (k^T v)``, ``N * C * d`` each, gated by the k
+    and q spikes.  CSDformer's tailored attention on ``x`` ``(B, C, N)``: ``q k^T`` and
     ``A v``, ``N^2 * C`` each (real-valued in the quantised ANN).
     """
-    if isinstance(module, QSDSA):
-        channels, tokens = x.shape[-3], x.shape[-2] * x.shape[-1]
-        macs = x[..., 0, 0, 0].numel() * tokens * channels * (channels // module.num_heads)
-        return [('k_t@v', macs, 'k.neuron'), ('q@kv', macs, 'q.neuron')]
+    if isinstance(module, SpikeProductAttention):
+        return module.product_macs(output)
     channels, tokens = x.shape[-2], x.shape[-1]
     macs = x[..., 0, 0].numel() * tokens * tokens * channels
     return [('q@k_t', macs, None), ('a@v', macs, None)]
 
 
-ATTENTION_TYPES = (QSDSA, TailoredAttention)
+ATTENTION_TYPES = (SpikeProductAttention, TailoredAttention)
 
 
 def summarize_energy(rows: 'OrderedDict[str, dict]', e_mac_pj: float = 4.6, e_ac_pj: float = 0.9,

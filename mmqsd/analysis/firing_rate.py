@@ -1,8 +1,8 @@
 """Per-layer firing rates of spiking neurons (QSD Appendix E, the ``fr`` of Eq. 28-30).
 
-A spiking layer is any module with ``levels`` (virtual steps per time step:
-IE-LIF's b, 1 for binary neurons) and ``spike_counts(output)`` (integer spikes
-per neuron and time step).  A multi-bit IE-LIF value ``k/b`` counts ``k``
+A spiking layer is a :class:`~mmqsd.layers.SpikingNeuron`, training or deployed
+form: ``levels`` (virtual steps per time step: IE-LIF's b, 1 for binary neurons)
+and ``spike_counts(output)`` (integer spikes per neuron and time step).  A multi-bit IE-LIF value ``k/b`` counts ``k``
 spikes over ``b`` virtual steps, in training (multi-bit) and spike-driven
 (binary) form alike.  Reported per layer:
 
@@ -16,11 +16,14 @@ from collections import OrderedDict, defaultdict
 import torch
 from torch import nn
 
+from ..layers import SpikingNeuron
+
 DEFAULT_GROUPS = r'^(.*?stages\.\d+|neck|decode_head|auxiliary_head|head|rpn_head|roi_head)'
 
 
 def is_spiking_layer(module: nn.Module) -> bool:
-    return hasattr(module, 'levels') and callable(getattr(module, 'spike_counts', None))
+    """Whether ``module`` is a spiking neuron (training or deployed form)."""
+    return isinstance(module, SpikingNeuron)
 
 
 class FiringRateMonitor:

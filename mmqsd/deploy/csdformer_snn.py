@@ -12,8 +12,8 @@ stateful delayed IF neurons, TDEC max-pools and TDEC matrix products:
    that neuron stands for the value ``theta`` at its step (``a = theta/T * sum_t s(t)``);
    this value is absorbed into the weights of the next conv, which therefore
    only sees binary spikes.
-3. Absorb the constant scalings into thresholds (Sec. 3.3.1, csdformer.md §5.3,
-   §6.3 [M for the exact expressions]).  The attention neurons integrate the
+3. Absorb the constant scalings into thresholds (Sec. 3.3.1, CSDformer Eq. 11,
+   Appendix B.2, Eq. 22-23).  The attention neurons integrate the
    raw integer TDEC currents ``Gamma(t)``:
 
    * after ``Q K^T`` (scale ``1/sqrt(d_k)``):
@@ -23,7 +23,7 @@ stateful delayed IF neurons, TDEC max-pools and TDEC matrix products:
 
 4. Replace max-pools and both attention products by TDEC units (Sec. 3.3.2).
 5. Use delayed IF neurons (Algorithm 1) with delay ``D`` (default ``T - 1``,
-   which makes the SNN equal to the QANN; csdformer.md §7.3).
+   which makes the SNN equal to the QANN; CSDformer Appendix C, Table 4).
 
 Execution is layer by layer: every unit consumes the ``T`` frames of its
 input and emits ``T`` frames, a neuron layer taking ``T + D`` steps (the
@@ -33,7 +33,7 @@ Spike-driven everywhere except the two ends that every SNN has: the first
 conv (the *encoding layer*: the analog image, computed once and injected as a
 constant current every step, as in Spikingformer) and the classifier read-out
 (GAP + linear on the real-valued residual stream, as in Spikingformer; the
-paper does not say whether CSDformer adds a neuron there, csdformer.md §2.5).
+paper does not say whether CSDformer adds a neuron there, CSDformer Sec. 3.1).
 """
 import copy
 from typing import Optional, Sequence, Tuple

@@ -28,10 +28,11 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..layers import IELIF, LSQWeightMixin, affine_of_bn
-from ..layers.qsd_blocks import (MLP, QSDSA, ConvBlock, Downsample, RepConv, SepConv,
-                                 TransformerBlock)
+from ..layers import (IELIF, MLP, QSDSA, ConvBlock, Downsample, LSQWeightMixin, RepConv, SepConv,
+                      TransformerBlock, affine_of_bn)
+from .forms import replace_modules
 from .fusion import fold_norms_into_conv, fuse_norms
+from .modules import Int8Synapse, synapse_of
 
 FORMAT = 'mmqsd-integer-v1'
 
@@ -53,19 +54,18 @@ class _Exporter:
         return key
 
     def synapse(self, name: str, layer: nn.Module, x: str) -> str:
-        if not (isinstance(layer, LSQWeightMixin) and layer.quantized and layer.frozen):
+        if not isinstance(layer, Int8Synapse):
             raise ValueError(f'{name} is not a quantised layer (weight_bits=None?); integer '
                              'export needs a model with quantised weights')
-        weight = layer.weight.detach().round()
-        bias = layer.bias if layer.bias is not None else torch.zeros(weight.shape[0])
+        weight = layer.weight
         refs = dict(weight=self.array(name + '.weight', weight, np.int8),
-                    scale=self.array(name + '.scale', layer.step_size, np.float32),
-                    bias=self.array(name + '.bias', bias, np.float32),
+                    scale=self.array(name + '.scale', layer.scale, np.float32),
+                    bias=self.array(name + '.bias', layer.bias, np.float32),
                     bits=layer.weight_bits, weight_shape=list(weight.shape))
-        if isinstance(layer, nn.Linear):
+        if layer.kind == 'linear':
             return self.emit('linear', [x], name, **refs)
-        if isinstance(layer, nn.Conv1d):  # the MLP's 1x1 Conv1d == a 1x1 conv on the map
-            if layer.kernel_size != (1, ) or layer.groups != 1:
+        if layer.kind == 'conv1d':  # the MLP's 1x1 Conv1d == a 1x1 conv on the map
+            if weight.shape[2:] != (1, ) or layer.groups != 1:
                 raise ValueError(f'{name}: only 1x1 Conv1d layers are exportable')
             refs['weight_shape'] += [1]
             return self.emit('conv2d', [x], name, stride=[1, 1], padding=[0, 0], groups=1, **refs)
@@ -133,11 +133,9 @@ def _prepare(model: nn.Module) -> Dict[str, torch.Tensor]:
     for name, m in model.named_modules():
         if isinstance(m, RepConv) and isinstance(m.bn_pad, nn.modules.batchnorm._BatchNorm):
             pads[name + '.pad_value'] = affine_of_bn(m.bn_pad)[1]
-            fold_norms_into_conv(m.pw_in, [m.bn_pad])
+            m.pw_in = fold_norms_into_conv(m.pw_in, [m.bn_pad])
             m.bn_pad = nn.Identity()
-    for m in model.modules():
-        if isinstance(m, LSQWeightMixin) and m.quantized:
-            m.freeze_()
+    replace_modules(model, lambda m: synapse_of(m) if isinstance(m, LSQWeightMixin) else None)
     leftover = [n for n, m in model.named_modules()
                 if isinstance(m, nn.modules.batchnorm._BatchNorm)]
     if leftover:

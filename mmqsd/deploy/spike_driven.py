@@ -3,52 +3,25 @@
 Every IE-LIF emits ``levels`` binary spikes over virtual time steps instead of
 a multi-bit value, every binary LIF emits a one-step train, and every consumer
 (quantised conv / linear, the attention products) accumulates binary inputs;
-see :mod:`mmqsd.layers.spike_train`.  The outputs equal the multi-bit model's
+see :mod:`mmqsd.deploy.spike_train`.  The outputs equal the multi-bit model's
 up to floating-point summation order.
 """
-import copy
-
 from torch import nn
 
-from ..layers import IELIF, LIF, ScaledInteger, SpikeTrain
-
-SPIKING_NEURONS = (IELIF, LIF)
-
-
-def spiking_neurons(model: nn.Module):
-    """``(name, module)`` of every spiking neuron in ``model``."""
-    return [(n, m) for n, m in model.named_modules() if isinstance(m, SPIKING_NEURONS)]
-
-
-def set_neuron_output(model: nn.Module, flag: str, enabled: bool, purpose: str) -> nn.Module:
-    """Set the output-form ``flag`` (``spike_driven`` / ``integer_counts``) of every neuron."""
-    neurons = spiking_neurons(model)
-    if not neurons:
-        raise ValueError(f'{type(model).__name__} has no mmqsd spiking neuron (IELIF/LIF); '
-                         f'only mmqsd models have {purpose}')
-    for _, neuron in neurons:
-        setattr(neuron, flag, enabled)
-    return model
-
-
-def set_spike_driven(model: nn.Module, enabled: bool = True) -> nn.Module:
-    """Switch every neuron of ``model`` (in place) to binary spike-train output."""
-    return set_neuron_output(model, 'spike_driven', enabled, 'a spike-driven form')
+from .forms import convert, spiking_neurons
+from .spike_train import SpikeCounts, SpikeTrain
 
 
 def to_spike_driven(model: nn.Module, integer: bool = False) -> nn.Module:
     """A copy of ``model`` in eval mode that runs spike-driven (binary spikes only).
 
-    The default keeps the training form's float layers (each binary step runs
-    through them: the reference for equivalence checks).  ``integer=True``
-    returns the deployment form: norms folded, uint8 spikes, int8 weights and
-    int32 accumulation over all steps
-    (:func:`~mmqsd.deploy.to_integer_inference` with ``spike_driven=True``).
+    The default is the reference form: every quantised layer becomes a
+    :class:`~mmqsd.deploy.FloatSynapse` with the training form's float weights,
+    through which each binary step runs.  ``integer=True`` returns the
+    deployment form: norms folded, uint8 spikes, int8 weights and int32
+    accumulation over all steps (:class:`~mmqsd.deploy.Int8Synapse`).
     """
-    if integer:
-        from .integer_inference import to_integer_inference
-        return to_integer_inference(model, spike_driven=True)
-    return set_spike_driven(copy.deepcopy(model).eval(), True)
+    return convert(model, 'spike-integer' if integer else 'spike')
 
 
 class SpikeValueRecorder:
@@ -60,11 +33,9 @@ class SpikeValueRecorder:
         self.handles = []
 
     def _hook(self, module, inputs, output):
-        if isinstance(output, SpikeTrain):
-            tensor = output.spikes
-        else:
-            tensor = output.values if isinstance(output, ScaledInteger) else output
-        self.values.update(float(v) for v in tensor.detach().unique().tolist())
+        if isinstance(output, (SpikeTrain, SpikeCounts)):
+            output = output.data_tensor
+        self.values.update(float(v) for v in output.detach().unique().tolist())
 
     def __enter__(self):
         self.handles = [m.register_forward_hook(self._hook) for _, m in spiking_neurons(self.model)]

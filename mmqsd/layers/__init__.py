@@ -1,18 +1,21 @@
-from .neurons import IELIF, LIF, build_neuron
+from .attention import (ATTENTION_MODES, AttentionProducts, SpikeProductAttention,
+                        check_attention_mode, merge_heads, multi_head_attention, split_heads)
+from .neurons import IELIF, LIF, SpikingNeuron, build_neuron
 from .norm import MPRF, SeqBatchNorm1d, SeqBatchNorm2d, affine_of_bn
-from .qsd_blocks import (ATTENTION_MODES, MLP, QSDSA, BNAndPad, ConvBlock, ConvBNNeuron,
-                         Downsample, QKVBranch, RepConv, SepConv, TransformerBlock,
-                         check_attention_mode, multi_head_attention, split_heads)
+from .qsd_blocks import (MLP, QSDSA, BNAndPad, ConvBlock, ConvBNNeuron, Downsample, QKVBranch,
+                         RepConv, SepConv, TransformerBlock)
 from .quant import LSQWeightMixin, QuantConv1d, QuantConv2d, QuantLinear
-from .spike_train import ScaledInteger, SpikeTrain, map_values, spike_matmul, synaptic_forward
+from .spiking import (SpikeMaxPool2d, SpikeReadout, SpikeSum, SpikingConv, SpikingConvNorm,
+                      check_time_steps, neuron_config, spiking_conv_norm, to_multistep)
 
 __all__ = [
-    'IELIF', 'LIF', 'build_neuron', 'MPRF', 'SeqBatchNorm1d', 'SeqBatchNorm2d', 'affine_of_bn',
-    'MLP', 'QSDSA', 'BNAndPad', 'ConvBlock', 'Downsample', 'QKVBranch', 'RepConv', 'SepConv',
-    'TransformerBlock', 'ATTENTION_MODES', 'ConvBNNeuron', 'check_attention_mode',
+    'IELIF', 'LIF', 'SpikingNeuron', 'build_neuron', 'MPRF', 'SeqBatchNorm1d', 'SeqBatchNorm2d',
+    'affine_of_bn', 'MLP', 'QSDSA', 'BNAndPad', 'ConvBlock', 'Downsample', 'QKVBranch', 'RepConv',
+    'SepConv', 'TransformerBlock', 'ATTENTION_MODES', 'AttentionProducts',
+    'SpikeProductAttention', 'ConvBNNeuron', 'check_attention_mode', 'merge_heads',
     'multi_head_attention', 'split_heads', 'LSQWeightMixin', 'QuantConv1d', 'QuantConv2d',
-    'QuantLinear',
-    'ScaledInteger', 'SpikeTrain', 'map_values', 'spike_matmul', 'synaptic_forward'
+    'QuantLinear', 'SpikeMaxPool2d', 'SpikeReadout', 'SpikeSum', 'SpikingConv',
+    'SpikingConvNorm', 'check_time_steps', 'neuron_config', 'spiking_conv_norm', 'to_multistep'
 ]
 from .act_quant import LSQActQuant, build_activation  # noqa: E402
 from .if_neurons import DelayedIFNeuron, IFNeuron  # noqa: E402

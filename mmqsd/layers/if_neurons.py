@@ -12,14 +12,14 @@ and after step ``T`` only fires, emptying its potential.  ``D = 0`` is the
 plain IF neuron.  With ``D >= T - 1`` all input is integrated before the first
 firing test, the spike count no longer depends on the temporal order of the
 input (no unevenness error) and equals the quantiser's integer code exactly
-(csdformer.md §7.3).  The output is re-indexed to ``1..T`` (frame ``t - D``),
+(CSDformer Appendix C, Table 4: D = T - 1).  The output is re-indexed to ``1..T`` (frame ``t - D``),
 so every layer sees a ``T``-frame input and a layer costs ``T + D`` steps, the
 paper's accounting ("7 time-steps" for T = 4, D = 3).  [M]: the paper does not
 show the output index; a pipelined implementation without re-indexing would
 take ``T + n D`` steps through ``n`` neuron layers.
 
 ``v(0) = theta / 2`` (``init_ratio = 0.5``) reproduces the quantiser's
-rounding (QCFS shift 1/2, csdformer.md §7.4).  The threshold absorbs every
+rounding (QCFS shift 1/2, Bu et al. 2022, cited as CSDformer ref. [18]).  The threshold absorbs every
 constant scaling of the layer (Sec. 3.3.1); an input-dependent factor (the
 token count ``N`` of NReLU) is passed per run as ``threshold_scale``.
 """

@@ -8,7 +8,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .spike_train import fold_batch
+from .multistep import fold_batch
 
 
 class SeqBatchNorm2d(nn.BatchNorm2d):

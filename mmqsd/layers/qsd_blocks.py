@@ -3,9 +3,9 @@
 Tensors are multi-step ``(T, B, C, H, W)``; the residual stream is real-valued
 ("membrane shortcut") and every conv / linear consumes spikes, except the stem
 conv (real image) and the depthwise convs inside SepConv / RepConv, whose
-inputs are BN outputs (as in the authors' code; see ``shared/reference/
-qsd-sdtv2.md`` §3).  Spike-driven inference works block by block because
-neurons may return :class:`SpikeTrain` and every consumer accepts it.
+inputs are BN outputs (as in the authors' released QSD / SDT-v2 code).  These are
+the training forms; :mod:`mmqsd.deploy` substitutes the inference forms of their
+neurons, synapses and attention products by name.
 """
 from typing import Optional
 
@@ -13,14 +13,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .attention import SpikeProductAttention
 from .neurons import build_neuron
-from .norm import MPRF, SeqBatchNorm1d, SeqBatchNorm2d, affine_of_bn
+from .norm import MPRF, SeqBatchNorm1d, SeqBatchNorm2d
 from .quant import QuantConv1d, QuantConv2d
-from .spike_train import SpikeTrain, map_values, spike_matmul
-
-#: ``'spike'``: Q-SDSA's ``scale * q (k^T v)`` on spikes; ``'softmax'``: the MHSA of the ANN
-#: counterpart (FGD teacher, QSD Fig. 1c), ``softmax(scale * q k^T) v`` on real values.
-ATTENTION_MODES = ('spike', 'softmax')
 
 
 class Downsample(nn.Module):
@@ -134,23 +130,6 @@ class RepConv(nn.Module):
     def fusion_chains(self):
         return [('pw_out', ['bn_out'])]
 
-    @torch.no_grad()
-    def fold_padding_norm_(self) -> None:
-        """Inference: remove BNAndPad (``u -> a*u + c``, border ``c``).
-
-        ``dw(pad_c(a*u + c)) = dw(pad_0(a*u)) + c * sum(w_dw)``: ``a`` folds into
-        ``pw_in``, the dw conv zero-pads itself and gains the bias ``c * sum(w_dw)``.
-        """
-        if not isinstance(self.bn_pad, BNAndPad):
-            return
-        scale, shift = affine_of_bn(self.bn_pad.eval())
-        self.pw_in.fold_affine_(scale, torch.zeros_like(shift))
-        self.dw.freeze_()
-        tap_sum = self.dw.effective_weight().sum((1, 2, 3))
-        self.dw.fold_affine_(torch.ones_like(shift), shift * tap_sum)
-        self.dw.padding = (1, 1)
-        self.bn_pad = nn.Identity()
-
 
 class ConvBNNeuron(nn.Module):
     """``conv -> BN -> [MPRF, Eq. 12] -> neuron``: a synapse and the neuron it charges.
@@ -205,45 +184,7 @@ class QKVBranch(ConvBNNeuron):
                          neuron_cfg, mprf)
 
 
-def check_attention_mode(mode: str) -> str:
-    """Return ``mode`` if it is one of :data:`ATTENTION_MODES`, else raise naming them."""
-    if mode not in ATTENTION_MODES:
-        raise ValueError(f'unknown attention {mode!r}: use {ATTENTION_MODES[0]!r} (spiking) or '
-                         f'{ATTENTION_MODES[1]!r} (the ANN counterpart)')
-    return mode
-
-
-def split_heads(x, num_heads: int):
-    """``(..., C, H, W)`` -> ``(..., heads, N, d)``, channel ``c = head * d + j``; tensors or
-    spike trains."""
-    def split(t):
-        t = t.flatten(-2).unflatten(-2, (num_heads, -1))
-        return t.transpose(-1, -2)
-    return map_values(x, split)
-
-
-def multi_head_attention(q, k, v, num_heads: int, mode: str, scale: float) -> torch.Tensor:
-    """Attention of ``(..., C, H, W)`` q/k/v, returned as ``(..., C, H, W)``.
-
-    ``'spike'``: ``scale * q (k^T v)`` per head (SDSA, O(N d^2)), with binary operands
-    via :func:`spike_matmul` where q/k/v are spike trains.  By associativity it is
-    also Spikformer's ``(q k^T) v`` (O(N^2 d)), up to floating-point summation
-    order.  ``'softmax'``: ``softmax(scale * q k^T) v``, real-valued only.
-    """
-    height, width = q.shape[-2:]
-    q, k, v = (split_heads(t, num_heads) for t in (q, k, v))
-    if mode == 'spike':
-        kv = spike_matmul(map_values(k, lambda t: t.transpose(-1, -2)), v)
-        out = spike_matmul(q, kv) * scale
-    else:
-        if any(isinstance(t, SpikeTrain) for t in (q, k, v)):
-            raise TypeError("softmax attention has no spike-driven form; only models built "
-                            "with attention='spike' can run spike-driven")
-        out = torch.softmax(q @ k.transpose(-1, -2) * scale, dim=-1) @ v
-    return out.transpose(-1, -2).flatten(-3, -2).unflatten(-1, (height, width))
-
-
-class QSDSA(nn.Module):
+class QSDSA(SpikeProductAttention):
     """Quantised spike-driven self-attention (Q-SDSA, QSD Eq. 6 with MPRF, Eq. 12).
 
     ``SN(scale * q_s (k_s^T v_s))`` per head (linear attention, O(N d^2)), then a
@@ -257,12 +198,7 @@ class QSDSA(nn.Module):
                  attn_neuron_cfg: Optional[dict] = None, scale: Optional[float] = 0.25,
                  attention: str = 'spike'):
         super().__init__()
-        if dim % num_heads:
-            raise ValueError(f'embedding dim {dim} is not divisible by num_heads={num_heads}; '
-                             'pick dims that are multiples of the head count')
-        self.num_heads = num_heads
-        self.attention_mode = check_attention_mode(attention)
-        self.scale = (dim // num_heads) ** -0.5 if scale is None else scale
+        self._setup_products(dim, num_heads, scale, attention)
         self.head_neuron = build_neuron(neuron_cfg)
         self.q = QKVBranch(dim, neuron_cfg, weight_bits, mprf)
         self.k = QKVBranch(dim, neuron_cfg, weight_bits, mprf)
@@ -271,14 +207,9 @@ class QSDSA(nn.Module):
         self.proj = RepConv(dim, dim, weight_bits)
         self.proj_bn = SeqBatchNorm2d(dim)
 
-    def _split_heads(self, t):
-        return split_heads(t, self.num_heads)
-
     def attention(self, x):
         """Spikes q, k, v and the attention output before the attention neuron."""
-        s = self.head_neuron(x)
-        return multi_head_attention(self.q(s), self.k(s), self.v(s), self.num_heads,
-                                    self.attention_mode, self.scale)
+        return self.qkv_products(self.head_neuron(x))
 
     def forward(self, x):
         return self.proj_bn(self.proj(self.attn_neuron(self.attention(x))))
@@ -345,16 +276,6 @@ class TransformerBlock(nn.Module):
     def forward(self, x):
         x = x + self.drop_path(_layer_scaled(self.layer_scale1, self.attn(x)))
         return x + self.drop_path(_layer_scaled(self.layer_scale2, self.mlp(x)))
-
-    @torch.no_grad()
-    def fold_layer_scales_(self) -> None:
-        """Inference: multiply the layer scales into the last conv of each branch (after
-        its norms were folded, see :func:`mmqsd.deploy.fuse_norms`) and drop them."""
-        for scale, conv in ((self.layer_scale1, self.attn.proj.pw_out),
-                            (self.layer_scale2, self.mlp.fc2)):
-            if scale is not None:
-                conv.fold_affine_(scale.detach(), torch.zeros_like(scale))
-        self.layer_scale1 = self.layer_scale2 = None
 
 
 def _layer_scaled(scale: Optional[torch.Tensor], y):

@@ -1,6 +1,6 @@
 """Layers of CSDformer's tailored transformer (Sec. 3.1, Eqs. 1-7 and 11).
 
-Spikingformer's topology (csdformer.md §2: the parameter and MAC counts match
+Spikingformer's topology (CSDformer Sec. 3.1: the parameter and MAC counts match
 it exactly) with every LIF neuron replaced by an activation ``act``: a ReLU in
 the float tailored transformer, an LSQ quantiser in the quantised one
 (:func:`~mmqsd.layers.build_activation`).  BN comes after every linear layer
@@ -41,7 +41,7 @@ class ConvBN(nn.Module):
 
 
 class TokenizerStage(nn.Module):
-    """One conv module of the tailored tokenizer (csdformer.md §2.2).
+    """One conv module of the tailored tokenizer (CSDformer Sec. 3.1, Fig. 2).
 
     ``[act -> [MaxPool 3x3/2] ->] Conv3x3 -> BN``; stage 0 has no activation and
     sees the analog image.  The max-pool always sits between an activation and
@@ -100,7 +100,7 @@ class TailoredAttention(nn.Module):
     ``O = act(concat(A V))``; output ``BN(O W_O)``.  The ``(Q K^T) V`` order is
     required by the nonlinearity between the products.  Quantised NReLU is
     ``(1/N) Q_L(x)`` (1/N outside the quantiser, equivalent to ``Q_L(x/N)`` with
-    the step divided by N; csdformer.md §4 [M]).  ``N`` is the token count of
+    the step divided by N; our reading of CSDformer Eq. 6 and 11).  ``N`` is the token count of
     the input (196 / 64 on ImageNet / CIFAR; any size for dense prediction).
     """
 

@@ -3,12 +3,12 @@
 ``x_bar = round(clip(x / s, 0, L))`` (the integer code, a spike count in the SNN) and
 ``x_hat = s * x_bar`` with a learnable per-tensor step ``s``.  This is the QCFS
 quantiser of Eq. 8, ``lambda/L * clip(floor(x L / lambda + 1/2), 0, L)``, with
-``lambda = L * s`` (``shared/reference/csdformer.md`` §4): the clipping threshold
+``lambda = L * s`` (CSDformer Sec. 3.2, Eq. 8-9): the clipping threshold
 ``lambda`` becomes the firing threshold of the converted neuron.
 
 * Rounding is round-half-*up* (``floor(z + 1/2)``), not torch's round-half-even:
   a delayed IF neuron with ``v(0) = theta/2`` that fires at ``v >= theta`` rounds
-  exactly that way (csdformer.md §4 "practical note", §7.3).
+  exactly that way (CSDformer Sec. 3.2 and Appendix A).
 * Gradients are LSQ's: straight-through for ``x`` inside ``[0, L*s]`` (zero
   outside); for ``s``: ``round(z) - z`` inside, 0 below, ``L`` above, scaled by
   ``g = 1 / sqrt(N_feat * L)`` with ``N_feat`` the features of one sample.

@@ -10,7 +10,7 @@ schedule them over ``T + D`` steps.
 
 With ``v(0) = theta/2`` the spike count of an IF neuron that integrates all of
 its input before firing is ``clip(floor(sum_t I / theta + 1/2), 0, T)``: the
-round-half-up quantiser of :func:`mmqsd.ops.lsq_act_quant` (csdformer.md §7.3).
+round-half-up quantiser of :func:`mmqsd.ops.lsq_act_quant` (CSDformer Appendix A, Algorithm 1).
 """
 from typing import Tuple
 

@@ -139,7 +139,7 @@ def lif_multistep(x: torch.Tensor, tau: float = 0.5, threshold: float = 1.0,
     threshold, identical to the paper for ``threshold = 1``), ``h[-1] = 0``.
     ``reset='hard'`` uses ``h[t] = tau * v[t] * (1 - s[t])`` instead, which with
     ``tau=0.5`` and a doubled threshold is SpikingJelly's LIF (tau=2, decay_input,
-    hard reset to 0) used by SDT-V2, with ``v`` scaled by 2 (reference §4.1).
+    hard reset to 0) used by SDT-V2, with ``v`` scaled by 2 (SDT-V2, Yao et al. ICLR 2024).
     The state starts from zero on every call.
     """
     if reset not in ('soft', 'hard'):

@@ -2,7 +2,8 @@
 import torch
 
 from mmqsd.deploy import fuse_norms, max_relative_error, randomize_statistics, to_spike_driven
-from mmqsd.layers import MPRF, QuantConv2d
+from mmqsd.deploy import Int8Synapse
+from mmqsd.layers import MPRF
 from mmqsd.models.backbones import QSDTransformer
 
 
@@ -21,7 +22,7 @@ def test_fused_backbone_equals_unfused_and_has_no_norms_left():
     assert left == {'BNAndPad'}
     # fused weights are still b-bit integers times a per-channel scale
     conv = fused.stages[2][1].attn.q.conv.pw_out
-    assert isinstance(conv, QuantConv2d) and conv.frozen
+    assert isinstance(conv, Int8Synapse) and conv.weight.dtype == torch.int8
     assert conv.integer_weight().abs().max() <= 8
     # and the fused model has a spike-driven form too
     assert max_relative_error(fused(x), to_spike_driven(fused)(x)) < 1e-10

@@ -6,7 +6,8 @@ import torch.nn.functional as F
 from mmqsd.apis import init_model
 from mmqsd.deploy import (SpikeValueRecorder, max_relative_error, randomize_statistics,
                           to_integer_inference)
-from mmqsd.layers import QSDSA, ConvBlock, QuantConv1d, QuantConv2d, QuantLinear, ScaledInteger
+from mmqsd.deploy import Int8Synapse, SpikeCounts
+from mmqsd.layers import QSDSA, ConvBlock, QuantConv1d, QuantConv2d, QuantLinear
 from mmqsd.ops.int_gemm import conv_weight_to_cols, int8_conv2d
 
 NEURON = dict(type='ie_lif', levels=4)
@@ -33,8 +34,7 @@ def test_quantised_layers_integer_path_matches_float(layer, shape):
     layer = layer().eval()
     counts = torch.randint(0, 5, shape, dtype=torch.int8)
     expected = layer(counts.float() / 4)
-    layer.freeze_()
-    out = layer(ScaledInteger(counts, 0.25))
+    out = Int8Synapse(layer)(SpikeCounts(counts.to(torch.uint8), 0.25))
     assert torch.allclose(out, expected, rtol=1e-5, atol=1e-5)
 
 

@@ -2,10 +2,10 @@
 import pytest
 import torch
 
-from mmqsd.deploy import (SpikeValueRecorder, randomize_statistics, to_spike_driven,
-                          verify_spike_driven)
+from mmqsd.deploy import (FloatSynapse, IELIFSpikes, SpikeTrain, SpikeValueRecorder,
+                          randomize_statistics, to_spike_driven, verify_spike_driven)
 from mmqsd.layers import (IELIF, MLP, QSDSA, ConvBlock, Downsample, RepConv, SepConv,
-                          SpikeTrain, TransformerBlock)
+                          TransformerBlock, split_heads)
 from mmqsd.models.backbones import QSDTransformer
 
 NEURON = dict(type='ie_lif', levels=4)
@@ -49,7 +49,8 @@ def test_attention_product_is_not_per_step():
     assert torch.allclose(spike_attn.attention(x), reference, atol=1e-10)
     # the naive per-step shortcut gives a different answer on the same spikes
     s = spike_attn.head_neuron(x)
-    q, k, v = (spike_attn._split_heads(b(s)) for b in (spike_attn.q, spike_attn.k, spike_attn.v))
+    q, k, v = (b(s).map(lambda t: split_heads(t, attn.num_heads))
+               for b in (spike_attn.q, spike_attn.k, spike_attn.v))
     assert all(isinstance(t, SpikeTrain) for t in (q, k, v))
     per_step = (q.spikes @ (k.spikes.transpose(-1, -2) @ v.spikes)).sum(0) * q.scale * k.scale \
         * v.scale * spike_attn.scale
@@ -89,7 +90,7 @@ def test_spike_driven_model_emits_only_binary_spike_trains():
     with SpikeValueRecorder(spike_model) as recorder:
         spike_model(torch.randn(1, 3, 32, 32))
     assert recorder.values == {0.0, 1.0}
-    assert not any(getattr(m, 'spike_driven', False) for m in model.modules()), \
+    assert not any(isinstance(m, (IELIFSpikes, FloatSynapse)) for m in model.modules()), \
         'to_spike_driven must not modify the original model'
     with pytest.raises(ValueError, match='no mmqsd spiking neuron'):
         to_spike_driven(torch.nn.Linear(2, 2))

@@ -1,7 +1,7 @@
 """Spike trains and their consumers: accumulation is exact, products use all step pairs."""
 import torch
 
-from mmqsd.layers import SpikeTrain, spike_matmul, synaptic_forward
+from mmqsd.deploy import SpikeTrain, spike_matmul, synaptic_forward
 from mmqsd.ops import counts_to_spike_train
 
 
@@ -37,5 +37,5 @@ def test_spike_matmul_all_pairs_equals_dense_product():
 def test_map_and_to_dense():
     train, dense = random_train((2, 3, 4))
     moved = train.map(lambda t: t.transpose(-1, -2))
-    assert moved.shape == (2, 4, 3)
+    assert moved.value_shape == (2, 4, 3) and moved.shape == (4, 2, 4, 3)
     assert torch.equal(moved.to_dense(), dense.transpose(-1, -2))

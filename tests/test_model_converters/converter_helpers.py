@@ -5,7 +5,7 @@ import torch
 
 from mmqsd.apis import build_model_from_config
 from mmqsd.deploy import randomize_statistics
-from mmqsd.deploy.converters import authors_key
+from mmqsd.models.backbones.checkpoint_converters import authors_key
 from mmqsd.layers import LSQWeightMixin
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
@@ -29,7 +29,7 @@ def randomized(model, seed=0):
     gen = torch.Generator().manual_seed(seed)
     for module in model.modules():
         if isinstance(module, LSQWeightMixin) and module.quantized:
-            module._ensure_step()
+            module.init_step_()
             module.step_size.mul_(torch.rand(module.step_size.shape, generator=gen) * 0.4 + 0.8)
     return model
 

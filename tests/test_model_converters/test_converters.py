@@ -4,9 +4,9 @@ import argparse
 import pytest
 import torch
 
-from mmqsd.deploy.converters import (authors_key, check_against_model, convert_checkpoint,
-                                     convert_qsd_state_dict, convert_sdtv2_state_dict,
-                                     mmqsd_key)
+from mmqsd.models.backbones.checkpoint_converters import (authors_key, check_against_model,
+                                                        convert_checkpoint, convert_qsd_state_dict,
+                                                        convert_sdtv2_state_dict, mmqsd_key)
 from mmqsd.layers import LIF
 
 from authors_reference import QSD, SDTV2, AuthorsForward

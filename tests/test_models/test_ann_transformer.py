@@ -4,7 +4,7 @@ import torch
 import torch.nn.functional as F
 
 from mmqsd.analysis import model_size
-from mmqsd.deploy import set_spike_driven
+from mmqsd.deploy import to_spike_driven
 from mmqsd.layers import IELIF, LIF, QSDSA, multi_head_attention
 from mmqsd.models.backbones import ANNTransformer, QSDTransformer
 from mmqsd.models.distillers import QKVRecorder
@@ -21,7 +21,7 @@ def test_registered_and_real_valued():
     assert all(blk.attn.attention_mode == 'softmax' and blk.attn.q.mprf is None
                for stage in model.stages[2:] for blk in stage[1:])
     with pytest.raises(ValueError, match='no mmqsd spiking neuron'):
-        set_spike_driven(model)
+        to_spike_driven(model)
 
 
 @pytest.mark.parametrize('size', [32, 64])
@@ -62,9 +62,8 @@ def test_attention_options_explain_the_fix():
     with pytest.raises(ValueError, match='set mprf=False'):
         ANNTransformer(TINY, mprf=True)
     softmax_snn = QSDTransformer(TINY, attention='softmax')  # a spiking model with MHSA
-    set_spike_driven(softmax_snn.eval())
     with pytest.raises(TypeError, match='no spike-driven form'):
-        softmax_snn(torch.randn(1, 3, 32, 32))
+        to_spike_driven(softmax_snn.eval())
 
 
 def test_backward_reaches_every_parameter():

@@ -4,9 +4,9 @@ import torch
 
 from mmqsd.analysis import model_size
 from mmqsd.deploy import fuse_norms, randomize_statistics, verify_spike_driven
-from mmqsd.layers import SpikeTrain
+from mmqsd.deploy import SpikeTrain, SpikeTrainMaxPool2d, SpikeTrainSum
+from mmqsd.layers import SpikeMaxPool2d
 from mmqsd.models.backbones import QSDSpikformer
-from mmqsd.models.backbones.qsd_spikformer import SpikeMaxPool2d, add_spikes
 from mmqsd.models.heads import QSDClsHead
 from mmqsd.ops import counts_to_spike_train
 
@@ -61,16 +61,17 @@ def test_bn_and_mprf_fusion_keeps_outputs():
 def test_spike_max_pool_equals_pooling_the_counts():
     counts = torch.randint(0, 5, (2, 3, 6, 6)).double()
     train = SpikeTrain(counts_to_spike_train(counts, 4), 0.25)
-    pooled = SpikeMaxPool2d()(train)
+    pooled = SpikeTrainMaxPool2d()(train)
     assert isinstance(pooled, SpikeTrain)
     assert torch.equal(pooled.to_dense(), SpikeMaxPool2d()(counts * 0.25))
     scrambled = SpikeTrain(train.spikes.flip(0), 0.25)  # same counts, not a thermometer code
     with pytest.raises(ValueError, match='thermometer'):
-        SpikeMaxPool2d()(scrambled)
+        SpikeTrainMaxPool2d()(scrambled)
 
 
 def test_adding_spike_trains():
     a = SpikeTrain(torch.ones(2, 3), 0.25)
+    add_spikes = SpikeTrainSum()
     assert torch.equal(add_spikes(a, a).to_dense(), torch.full((3, ), 1.0))
     with pytest.raises(TypeError, match='same spike value'):
         add_spikes(a, SpikeTrain(torch.ones(1, 3), 1.0))

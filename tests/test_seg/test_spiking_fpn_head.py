@@ -3,8 +3,8 @@ import pytest
 import torch
 from torch import nn
 
-from mmqsd.deploy import fuse_norms, randomize_statistics
-from mmqsd.layers import IELIF, QuantConv2d, SpikeTrain
+from mmqsd.deploy import SpikeTrain, fuse_norms, randomize_statistics, to_spike_driven
+from mmqsd.layers import QuantConv2d
 from mmqsd.models.decode_heads import SpikingFPNHead
 from mmqsd.models.necks import SpikingConv, SpikingConvNorm
 
@@ -67,10 +67,7 @@ def test_dropout_only_in_training():
 
 
 def test_spike_trains_in_training_mode_are_refused():
-    head = make_head().train()
-    for m in head.modules():
-        if isinstance(m, IELIF):
-            m.spike_driven = True
+    head = to_spike_driven(make_head()).train()
     with pytest.raises(RuntimeError, match='eval'):
         head(pyramid(32, 32))
 
@@ -90,10 +87,8 @@ def test_spike_driven_head_accumulates_binary_spikes():
     maps = pyramid(40, 40, dtype=torch.float64)
     reference = head(maps)
     seen = []
+    head = to_spike_driven(head)
     head.conv_seg.register_forward_pre_hook(lambda m, args: seen.append(args[0]))
-    for m in head.modules():
-        if isinstance(m, IELIF):
-            m.spike_driven = True
     assert torch.allclose(head(maps), reference, rtol=1e-9, atol=1e-9)
     assert isinstance(seen[0], SpikeTrain) and set(seen[0].spikes.unique().tolist()) <= {0., 1.}
 

@@ -12,7 +12,8 @@ import hashlib
 import os
 import sys
 
-from mmqsd.deploy.converters import load_checkpoint_file, save_checkpoint, unwrap_state_dict
+from mmqsd.models.backbones.checkpoint_converters import (load_checkpoint_file, save_checkpoint,
+                                                        unwrap_state_dict)
 
 #: meta entries that describe a training run, not the model (and may be large).
 DROPPED_META = ('hook_msgs', 'message_hub')

@@ -3,13 +3,14 @@
     python tools/model_converters/qsd2mmqsd.py SRC.pth DST.pth \
         --config configs/cls/qsd_t_in1k_authors.py [--trusted]
 
-Key mapping and what is discarded: :mod:`mmqsd.deploy.converters`.  Use the
+Key mapping and what is discarded: :mod:`mmqsd.models.backbones.checkpoint_converters`.  Use the
 ``*_authors.py`` configs to compute what the authors' code computes
 (their Multispike round(clip(4x,0,4))/4, attention neuron /2, scale 0.25).
 """
 import sys
 
-from mmqsd.deploy.converters import converter_cli, convert_qsd_state_dict
+from mmqsd.models.backbones.checkpoint_converters import (converter_cli,
+                                                        convert_qsd_state_dict)
 
 
 def main(argv=None):

@@ -10,7 +10,8 @@ SpikingJelly's LIF (see its header).  ``head_kd`` is averaged into ``head``
 """
 import sys
 
-from mmqsd.deploy.converters import converter_cli, convert_sdtv2_state_dict
+from mmqsd.models.backbones.checkpoint_converters import (converter_cli,
+                                                        convert_sdtv2_state_dict)
 
 
 def add_arguments(parser):

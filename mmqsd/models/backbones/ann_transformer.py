@@ -15,7 +15,7 @@ by layer and head by head.  T with the 1000-class head has 15.1M parameters,
 the size of the ANN the paper compares with (Table 1, CAFormer*).
 
 The authors released no FGD code and do not describe the teacher beyond
-Fig. 1c (``shared/reference/qsd-sdtv2.md`` §5.5).  Our choice: the
+Fig. 1c.  Our choice: the
 teacher's q/k/v pass through the ReLU that replaces the student's IE-LIF, so
 both token-similarity matrices of Eq. 13 are non-negative and the optimum
 ``F_S = F_A`` is reachable; any ``neuron``/``attention`` of

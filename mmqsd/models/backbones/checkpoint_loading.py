@@ -19,8 +19,8 @@ Tolerated differences (everything else is an error):
   during fine-tuning (warning).  Unexpected MPRF keys (checkpoint trained with
   MPRF, backbone built without) are an error: the rectification would be lost.
 
-Deliberate difference from the authors' ``init_weights`` (``q_sdt.py``, see
-``shared/reference/qsd-sdtv2.md`` §8.1): no ``strict=False`` and no
+Deliberate difference from the authors' ``init_weights`` (``q_sdt.py``, their
+detection backbone wrapper): no ``strict=False`` and no
 "strip the first 9 characters" guess; their ``{'model': ...}`` checkpoints
 use other key names and must be converted with ``tools/model_converters``.
 """

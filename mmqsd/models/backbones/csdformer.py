@@ -3,7 +3,7 @@
 ``X_0 = TT(I)`` (Eq. 1), then ``depth`` tailored blocks (Eqs. 2-3); a classifier
 adds ``GAP`` + a linear head (Eq. 4: mmpretrain ``GlobalAveragePooling`` +
 ``LinearClsHead``, no activation before the head, as in Spikingformer;
-csdformer.md §2.5 [M]).  ``quantized=True`` gives the QANN that is trained and
+CSDformer Sec. 3.1).  ``quantized=True`` gives the QANN that is trained and
 then converted by :func:`mmqsd.deploy.convert_csdformer`; ``quantized=False``
 the float (ReLU) tailored transformer, which does not convert.
 
@@ -36,7 +36,7 @@ from ...layers import TailoredBlock, build_tokenizer
 from ...ops import check_levels
 from ...registry import MODELS
 
-# Heads: the paper does not give them (csdformer.md §2.6 [L]); Spikingformer's
+# Heads: the paper does not give them (CSDformer Sec. 4.1); Spikingformer's
 # configs use 8 (ImageNet, CIFAR-100) and 12 (CIFAR-10 4-384; set in that config).
 ARCH_SETTINGS = {
     '8-384': dict(depth=8, embed_dims=384, num_heads=8, mlp_ratio=4),

@@ -19,9 +19,10 @@ The classification head (:class:`QSDClsHead` with ``neuron=dict(type='identity')
 reads the token mean as Spikformer does.
 
 Spike-driven form (:func:`mmqsd.deploy.to_spike_driven`): every conv after the
-first and every attention product consumes binary spike trains; a residual
-sum of two trains is the train with both sets of steps (:func:`add_spikes`),
-and the max-pools run on every virtual step (exact, see :class:`SpikeMaxPool2d`).
+first and every attention product consumes binary spike trains; the residual
+sums (:class:`~mmqsd.layers.SpikeSum`) become trains holding both sets of steps
+and the max-pools (:class:`~mmqsd.layers.SpikeMaxPool2d`) run on every virtual
+step, which is exact for thermometer-coded trains.
 
 Deliberate differences from Spikformer's code: "Linear" layers are 1x1 convs
 on ``(T, B, C, H, W)`` maps (same weights and parameter count as its Conv1d on
@@ -31,16 +32,14 @@ flattened tokens), and the attention computes ``q (k^T v)``, equal to its
 import copy
 from typing import Union
 
-import torch
-import torch.nn.functional as F
 from mmengine.model import BaseModule
 from torch import nn
 
-from ...layers import (ConvBNNeuron, QKVBranch, QuantConv2d, SpikeTrain, build_neuron,
-                       check_attention_mode, map_values, multi_head_attention)
+from ...layers import (ConvBNNeuron, QKVBranch, QuantConv2d, SpikeMaxPool2d, SpikeProductAttention,
+                       SpikeReadout, SpikeSum, build_neuron, check_time_steps, neuron_config,
+                       to_multistep)
 from ...ops import check_weight_bits
 from ...registry import MODELS
-from .qsd_transformer import check_time_steps, neuron_config, to_multistep
 
 SPIKFORMER_ARCHS = {
     '8-384': dict(embed_dims=384, depth=8, num_heads=12, mlp_ratio=4),
@@ -69,42 +68,6 @@ def resolve_spikformer_arch(arch: Union[str, dict]) -> dict:
     return arch
 
 
-def add_spikes(a, b):
-    """``a + b``; for spike trains of equal spike value, the train holding both sets of steps.
-
-    A residual sum of spikes is a spike count, so consumers of the sum (synapses,
-    :func:`~mmqsd.layers.spike_matmul`) still see binary inputs only.
-    """
-    if not isinstance(a, SpikeTrain) and not isinstance(b, SpikeTrain):
-        return a + b
-    if not (isinstance(a, SpikeTrain) and isinstance(b, SpikeTrain)) or a.scale != b.scale:
-        raise TypeError('a spike-driven residual adds two spike trains of the same spike value; '
-                        'build both branches with the same neuron config')
-    return SpikeTrain(torch.cat([a.spikes, b.spikes]), a.scale)
-
-
-class SpikeMaxPool2d(nn.Module):
-    """3x3/2 max-pool over ``(..., C, H, W)`` spikes (Spikformer's SPS order: neuron, then pool).
-
-    In the spike-driven form the pool runs on every virtual step of the train.
-    That is exact because a neuron emits a thermometer code, ``s[t] = [t < n]``
-    (:func:`mmqsd.ops.counts_to_spike_train`; one step for binary LIF), so
-    ``max_i s_i[t] = [t < max_i n_i]`` and the pooled steps sum to the pooled
-    counts.  For other binary trains the sum of max-pools is not the max-pool
-    of the sum, so a train whose steps are not non-increasing is rejected.
-    """
-
-    @staticmethod
-    def _pool(x):
-        return F.max_pool2d(x.flatten(0, -4), 3, 2, 1).unflatten(0, x.shape[:-3])
-
-    def forward(self, x):
-        if isinstance(x, SpikeTrain) and bool((x.spikes[1:] > x.spikes[:-1]).any()):
-            raise ValueError('SpikeMaxPool2d needs a thermometer-coded spike train (s[t] >= '
-                             's[t+1]), as emitted by mmqsd neurons; pool before adding trains')
-        return map_values(x, self._pool)
-
-
 def conv_bn_neuron(in_channels, out_channels, kernel_size, neuron_cfg, weight_bits, bias=False):
     """Spikformer's unit ``SN(BN(conv(x)))`` with an LSQ-quantised conv."""
     conv = QuantConv2d(in_channels, out_channels, kernel_size, padding=kernel_size // 2,
@@ -122,13 +85,14 @@ class SpikformerTokenizer(nn.Module):
             nn.Sequential(conv_bn_neuron(c_in, c_out, 3, neuron_cfg, weight_bits),
                           SpikeMaxPool2d()) for c_in, c_out in zip(widths[:-1], widths[1:])))
         self.rpe = conv_bn_neuron(dim, dim, 3, neuron_cfg, weight_bits)
+        self.residual = SpikeSum()
 
     def forward(self, x):
         x = self.stages(x)
-        return add_spikes(self.rpe(x), x)
+        return self.residual(self.rpe(x), x)
 
 
-class SpikingSelfAttention(nn.Module):
+class SpikingSelfAttention(SpikeProductAttention):
     """Spikformer's SSA with QSD's changes: ``SN(BN(Linear(SN(scale * q k^T v))))``.
 
     q/k/v are :class:`QKVBranch` with a 1x1 conv (``SN(MPRF(BN(Linear(x))))``), so
@@ -139,9 +103,7 @@ class SpikingSelfAttention(nn.Module):
     def __init__(self, dim, num_heads, neuron_cfg, weight_bits, mprf=True, attn_neuron_cfg=None,
                  scale=0.125, attention='spike'):
         super().__init__()
-        self.num_heads = num_heads
-        self.attention_mode = check_attention_mode(attention)
-        self.scale = (dim // num_heads) ** -0.5 if scale is None else scale
+        self._setup_products(dim, num_heads, scale, attention)
         for name in ('q', 'k', 'v'):
             linear = QuantConv2d(dim, dim, 1, bias=False, weight_bits=weight_bits)
             setattr(self, name, QKVBranch(dim, neuron_cfg, weight_bits, mprf, conv=linear))
@@ -149,9 +111,7 @@ class SpikingSelfAttention(nn.Module):
         self.proj = conv_bn_neuron(dim, dim, 1, neuron_cfg, weight_bits, bias=True)
 
     def forward(self, x):
-        out = multi_head_attention(self.q(x), self.k(x), self.v(x), self.num_heads,
-                                   self.attention_mode, self.scale)
-        return self.proj(self.attn_neuron(out))
+        return self.proj(self.attn_neuron(self.qkv_products(x)))
 
 
 class SpikformerBlock(nn.Module):
@@ -166,10 +126,11 @@ class SpikformerBlock(nn.Module):
         self.mlp = nn.Sequential(
             conv_bn_neuron(dim, hidden, 1, neuron_cfg, weight_bits, bias=True),
             conv_bn_neuron(hidden, dim, 1, neuron_cfg, weight_bits, bias=True))
+        self.residual = SpikeSum()
 
     def forward(self, x):
-        x = add_spikes(x, self.attn(x))
-        return add_spikes(x, self.mlp(x))
+        x = self.residual(x, self.attn(x))
+        return self.residual(x, self.mlp(x))
 
 
 @MODELS.register_module()
@@ -211,9 +172,10 @@ class QSDSpikformer(BaseModule):
         self.blocks = nn.ModuleList(
             SpikformerBlock(dim, self.arch['num_heads'], ncfg, weight_bits, self.arch['mlp_ratio'],
                             mprf, acfg, attn_scale, attention) for _ in range(self.arch['depth']))
+        self.readout = SpikeReadout()
 
     def forward(self, x):
         x = self.tokenizer(to_multistep(x, self.time_steps))
         for block in self.blocks:
             x = block(x)
-        return (x.to_dense() if isinstance(x, SpikeTrain) else x, )
+        return (self.readout(x), )

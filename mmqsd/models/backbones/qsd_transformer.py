@@ -27,7 +27,8 @@ import torch
 from mmengine.model import BaseModule
 from torch import nn
 
-from ...layers import MPRF, ConvBlock, Downsample, TransformerBlock
+from ...layers import (MPRF, ConvBlock, Downsample, TransformerBlock, check_time_steps,
+                       neuron_config, to_multistep)
 from ...ops import check_weight_bits
 from ...registry import MODELS
 from .checkpoint_loading import load_pretrained_backbone
@@ -70,43 +71,6 @@ def resolve_arch(arch: Union[str, dict]) -> dict:
         raise ValueError(f"depths gives the block counts of stages 3 and 4, got {arch['depths']}")
     arch['embed_dims'] = dims
     return arch
-
-
-def neuron_config(neuron: Union[str, dict], levels: int, **extra) -> dict:
-    """The neuron config shared by every layer of a QSD model.
-
-    ``neuron`` is 'ie_lif' (with ``levels``), 'lif', or a full
-    :func:`~mmqsd.layers.build_neuron` config such as ``dict(type='relu')``.
-    """
-    if isinstance(neuron, dict):
-        return dict(neuron, **extra)
-    if neuron == 'ie_lif':
-        return dict(type='ie_lif', levels=levels, **extra)
-    if neuron == 'lif':
-        return dict(type='lif', **extra)
-    raise ValueError(f"unknown neuron {neuron!r}: use 'ie_lif' (QSD) or 'lif' (binary baseline), "
-                     "or a neuron config dict such as dict(type='relu') (real-valued, see "
-                     'mmqsd.ANNTransformer)')
-
-
-def check_time_steps(time_steps: int) -> int:
-    """Validate the number of time steps T."""
-    if isinstance(time_steps, bool) or not isinstance(time_steps, int) or time_steps < 1:
-        raise ValueError(f'time_steps must be a positive int, got {time_steps!r}')
-    return time_steps
-
-
-def to_multistep(x: torch.Tensor, time_steps: int) -> torch.Tensor:
-    """(B, C, H, W) images -> repeated (T, B, C, H, W); (B, T, C, H, W) frames -> (T, B, ...)."""
-    if x.dim() == 4:
-        return x.unsqueeze(0).expand(time_steps, *x.shape)
-    if x.dim() == 5:
-        if x.shape[1] != time_steps:
-            raise ValueError(f'got {x.shape[1]} frames per sample but time_steps='
-                             f'{time_steps}; set the backbone time_steps to match')
-        return x.transpose(0, 1)
-    raise ValueError(f'expected (B, C, H, W) images or (B, T, C, H, W) frames, '
-                     f'got shape {tuple(x.shape)}')
 
 
 @MODELS.register_module()

@@ -15,14 +15,12 @@ real-valued conv outputs, so the spike-driven form
 (:func:`mmqsd.deploy.to_spike_driven`, Eq. 10) needs nothing special here, and
 :func:`mmqsd.deploy.fuse_norms` folds each BN into its conv (Appendix D).
 
-Deliberate differences from the authors' ``QFPNHead`` (``shared/reference/
-qsd-sdtv2.md`` §9.2):
+Deliberate differences from the authors' ``QFPNHead`` (their released segmentation code):
 
 * one neuron class throughout: IE-LIF configured like the backbone's
   (``levels``, ``neuron_cfg``), which with the defaults (gain 1, 4 levels)
   computes the authors' ``MultiSpike_norm(4)``, round(clip(x, 0, 4)) / 4;
-* a unit is the neck's ``SpikingConv`` + BN (:func:`~mmqsd.models.necks.
-  spiking_conv_norm`), so its conv has a bias, redundant before BN (it folds
+* a unit is the neck's ``SpikingConv`` + BN (:func:`~mmqsd.layers.spiking_conv_norm`), so its conv has a bias, redundant before BN (it folds
   away with it); theirs has none;
 * scale-head convs are LSQ-quantised (``weight_bits``, default 4, the paper's
   "4-1" label for the whole segmentor) and ``conv_seg`` has its own
@@ -40,10 +38,8 @@ from mmseg.models.decode_heads.decode_head import BaseDecodeHead
 from mmseg.models.utils import Upsample, resize
 from torch import nn
 
-from ...layers import QuantConv2d, SpikeTrain, build_neuron
+from ...layers import QuantConv2d, build_neuron, neuron_config, spiking_conv_norm
 from ...registry import MODELS
-from ..backbones.qsd_transformer import neuron_config
-from ..necks.spiking_norm_fpn import spiking_conv_norm
 
 
 def _reject_unused(**options):
@@ -138,8 +134,5 @@ class SpikingFPNHead(BaseDecodeHead):
         """IE-LIF -> [dropout, training only] -> quantised 1x1 classifier."""
         spikes = self.cls_neuron(feat)
         if self.training and self.dropout is not None:
-            if isinstance(spikes, SpikeTrain):
-                raise RuntimeError('the spike-driven form is for inference: call .eval() '
-                                   '(mmqsd.deploy.to_spike_driven does) before running it')
             spikes = self.dropout(spikes)
         return self.conv_seg(spikes)

@@ -6,7 +6,7 @@ classifier, an mmdet detector, an mmseg segmentor - whose backbone has Q-SDSA
 layout, and trains the student with ``L = L_task + lambda * L_FGD`` (Eq. 14;
 for classification ``L_task`` is the cross-entropy of Eq. 14).
 
-The authors released no FGD code (``shared/reference/qsd-sdtv2.md`` §5.5); our
+The authors released no FGD code (QSD Sec. 4.3 describes FGD); our
 choices: the teacher runs only its backbone (all attention layers live there),
 under ``torch.no_grad()`` on the student's preprocessed inputs; the logged
 ``loss_fgd`` is already multiplied by ``lambda`` (as mmdet logs weighted losses);

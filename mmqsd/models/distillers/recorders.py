@@ -12,11 +12,10 @@ from typing import Dict, List, Optional, Sequence, Union
 import torch
 from torch import nn
 
-from ...layers import QSDSA, SpikeTrain, split_heads
-from ..backbones.qsd_spikformer import SpikingSelfAttention
+from ...layers import SpikeProductAttention, SpikingNeuron, split_heads
 
 #: Attention modules recorded by default: they expose ``num_heads`` and q/k/v branches.
-ATTENTION_TYPES = (QSDSA, SpikingSelfAttention)
+ATTENTION_TYPES = (SpikeProductAttention, )
 BRANCHES = ('q', 'k', 'v')
 
 
@@ -85,7 +84,8 @@ class QKVRecorder:
         name = self.layer_names[index]
 
         def hook(module, inputs, output):
-            value = output.to_dense() if isinstance(output, SpikeTrain) else output
+            neuron = getattr(module, 'neuron', None)
+            value = neuron.to_value(output) if isinstance(neuron, SpikingNeuron) else output
             if value.dim() != 5:
                 raise ValueError(f'{name}.{branch} emitted shape {tuple(value.shape)}; the FGD '
                                  'recorder expects (T, B, C, H, W) maps')

@@ -4,9 +4,8 @@ from typing import Optional, Sequence
 import torch
 from mmpretrain.models.heads import ClsHead
 
-from ...layers import QuantLinear, build_neuron
+from ...layers import QuantLinear, build_neuron, neuron_config
 from ...registry import MODELS
-from ..backbones.qsd_transformer import neuron_config
 
 
 @MODELS.register_module()

@@ -12,12 +12,11 @@ lateral) into multi-bit spikes, which feed an LSQ-quantised conv (Eq. 4-5)::
 
 Nearest upsampling, addition and max-pooling act on dense conv outputs, never
 on spikes, so the spike-driven form (:func:`mmqsd.deploy.to_spike_driven`)
-needs no special handling: the neurons emit binary ``SpikeTrain``s and the
+needs no special handling: the neurons emit binary spike trains and the
 quantised convs accumulate them.  There is no normalisation layer, hence no
 ``fusion_chains``.
 
-Deliberate differences from the authors' ``SpikeFPN`` (see
-``shared/reference/qsd-sdtv2.md`` §8.2):
+Deliberate differences from the authors' ``SpikeFPN`` (their released detection code):
 
 * convs are LSQ-quantised (``weight_bits``, None for full precision); the
   authors' neck convs are full precision although the paper's Table 2 lists
@@ -36,23 +35,8 @@ import torch.nn.functional as F
 from mmengine.model import BaseModule
 from torch import nn
 
-from ...layers import LIF, QuantConv2d, build_neuron
+from ...layers import LIF, SpikingConv, neuron_config
 from ...registry import MODELS
-from ..backbones.qsd_transformer import neuron_config
-
-
-class SpikingConv(nn.Module):
-    """Spiking neuron -> LSQ-quantised conv (with bias, no norm, no activation)."""
-
-    def __init__(self, in_channels: int, out_channels: int, kernel_size: int,
-                 neuron_cfg: dict, weight_bits: Optional[int]):
-        super().__init__()
-        self.neuron = build_neuron(neuron_cfg)
-        self.conv = QuantConv2d(in_channels, out_channels, kernel_size,
-                                padding=kernel_size // 2, weight_bits=weight_bits)
-
-    def forward(self, x):
-        return self.conv(self.neuron(x))
 
 
 def resize_spatial(x: torch.Tensor, size: Sequence[int], mode: str = 'nearest') -> torch.Tensor:

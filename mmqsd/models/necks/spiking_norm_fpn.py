@@ -6,9 +6,8 @@ FPN and has no normalisation, so the scale of its outputs drifts freely.  The
 spiking decode head fires IE-LIF neurons on those outputs with a fixed
 threshold (0.5 / gain); on the segmentation demo the scale head of the
 coarsest level went silent (no spike, hence no gradient) and mIoU dropped from
-75.3 to 55.7 (docs/segmentation.md).  The authors' ``QFPN``
-(``shared/reference/qsd-sdtv2.md`` §9.2) normalises every neck conv; so does
-this subclass::
+75.3 to 55.7 (docs/segmentation.md).  The authors' ``QFPN`` (their released
+segmentation code) normalises every neck conv; so does this subclass::
 
     lateral_i = BN(Conv1x1_q(SN(C_i)))       P_i = BN(Conv3x3_q(SN(merged_i)))
 
@@ -19,35 +18,10 @@ bits, level selection) is :class:`SpikingFPN`'s.  Each BN folds into its conv
 from typing import Optional
 
 from mmcv.cnn import build_norm_layer
-from torch import nn
 
+from ...layers import SpikingConvNorm
 from ...registry import MODELS
-from .spiking_fpn import SpikingConv, SpikingFPN
-
-
-class SpikingConvNorm(nn.Module):
-    """A :class:`SpikingConv` (neuron -> LSQ conv with bias) followed by a norm layer."""
-
-    def __init__(self, spiking_conv: SpikingConv, norm: nn.Module):
-        super().__init__()
-        self.spiking_conv = spiking_conv
-        self.bn = norm
-
-    def forward(self, x):
-        return self.bn(self.spiking_conv(x))
-
-    def fusion_chains(self):
-        foldable = isinstance(self.bn, nn.modules.batchnorm._BatchNorm)
-        return [('spiking_conv.conv', ['bn'])] if foldable else []
-
-
-def spiking_conv_norm(in_channels: int, out_channels: int, kernel_size: int, neuron_cfg: dict,
-                      weight_bits: Optional[int], norm_cfg: Optional[dict]) -> nn.Module:
-    """``SpikingConv`` with a norm from ``norm_cfg`` after it, or alone if it is None."""
-    conv = SpikingConv(in_channels, out_channels, kernel_size, neuron_cfg, weight_bits)
-    if norm_cfg is None:
-        return conv
-    return SpikingConvNorm(conv, build_norm_layer(norm_cfg, out_channels)[1])
+from .spiking_fpn import SpikingFPN
 
 
 @MODELS.register_module()

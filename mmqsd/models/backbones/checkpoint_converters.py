@@ -1,13 +1,13 @@
 """Convert the authors' QSD-Transformer / SDT-V2 checkpoints into mmqsd checkpoints.
 
-Key layouts: ``shared/reference/qsd-sdtv2.md`` §11.3; module names of both
-sides: §3 and :mod:`mmqsd.layers.qsd_blocks`.  A key is renamed in three
+Key layouts: the authors' released checkpoints (bollossom/QSD-Transformer,
+BICLab/Spike-Driven-Transformer-V2); module names: :mod:`mmqsd.layers.qsd_blocks`.  A key is renamed in three
 table-driven steps -- module prefix (:data:`MODULES`), sub-module
 (:data:`SUBMODULES`), leaf (:data:`LEAVES`) -- and the same tables give the
 inverse (:func:`authors_key`), which the tests use to write synthetic
 checkpoints in the authors' layout.
 
-What the authors' checkpoints hold beyond mmqsd's parameters (§5.3, §4.3):
+What the authors' checkpoints hold beyond mmqsd's parameters:
 
 * QSD: ``P.act.{alpha,zero_point,init_state,signed}`` of the never-applied
   activation LSQ -- discarded and listed in the report;
@@ -52,7 +52,7 @@ MODULES = (
     ('head.', 'head.fc.', None),
 )
 
-#: RepConv internals (§3.2): authors' ``Sequential(RepConv, BN)`` body -> mmqsd RepConv.
+#: RepConv internals: authors' ``Sequential(RepConv, BN)`` body -> mmqsd RepConv.
 _REPCONV = (('0.body.0.', 'pw_in.'), ('0.body.1.bn.', 'bn_pad.'), ('0.body.2.0.', 'dw.'),
             ('0.body.2.1.', 'pw_out.'), ('0.body.2.2.', 'bn_out.'))
 
@@ -67,10 +67,10 @@ SUBMODULES = (
     *((f'attn.{b}_conv.{a}', f'attn.{b}.conv.{m}') for b in 'qkv' for a, m in _REPCONV),
 )
 
-#: LSQ leaves (§5.3): the authors' per-channel ``alpha`` is mmqsd's ``step_size``.
+#: LSQ leaves: the authors' per-channel ``alpha`` is mmqsd's ``step_size``.
 LEAVES = (('alpha', 'step_size'), ('init_state', 'step_initialized'))
 
-#: Keys of the authors' activation LSQ, instantiated but never applied (§5.3).
+#: Keys of the authors' activation LSQ, instantiated but never applied.
 UNUSED_ACT_LSQ = re.compile(r'\.act\.(alpha|zero_point|init_state|signed)$')
 #: DDP / EMA wrappers around the authors' state dicts.
 WRAPPER_PREFIXES = ('module.', )
@@ -191,9 +191,9 @@ def _rename_all(state: Dict[str, torch.Tensor], report: ConversionReport,
 
 
 def convert_qsd_state_dict(state: Dict[str, torch.Tensor]) -> Tuple[dict, ConversionReport]:
-    """Authors' QSD-Transformer state dict (§11.3, QSD extras) -> mmqsd classifier keys."""
+    """Authors' QSD-Transformer state dict (QSD extras) -> mmqsd classifier keys."""
     report = ConversionReport()
-    out = _rename_all(state, report, lambda key: 'activation LSQ (never applied, §5.3)'
+    out = _rename_all(state, report, lambda key: 'activation LSQ (never applied)'
                       if UNUSED_ACT_LSQ.search(key) else None)
     stale = [k for k, v in out.items() if k.endswith('.step_initialized') and not bool(v)]
     if stale:
@@ -205,10 +205,10 @@ def convert_qsd_state_dict(state: Dict[str, torch.Tensor]) -> Tuple[dict, Conver
 
 def convert_sdtv2_state_dict(state: Dict[str, torch.Tensor], kd_head: str = 'average'
                              ) -> Tuple[dict, ConversionReport]:
-    """SDT-V2 state dict (§11.3) -> mmqsd keys (``weight_bits=None``, LIF neurons).
+    """SDT-V2 state dict -> mmqsd keys (``weight_bits=None``, LIF neurons).
 
     ``kd_head``: 'average' merges ``head_kd`` into ``head`` exactly as the
-    authors' evaluation averages the two heads' logits (§4.3); 'drop' ignores it.
+    authors' evaluation averages the two heads' logits; 'drop' ignores it.
     """
     if kd_head not in ('average', 'drop'):
         raise ValueError(f"kd_head must be 'average' or 'drop', got {kd_head!r}")
@@ -218,9 +218,9 @@ def convert_sdtv2_state_dict(state: Dict[str, torch.Tensor], kd_head: str = 'ave
     if has_kd and kd_head == 'average':
         for leaf in ('weight', 'bias'):
             state[f'head.{leaf}'] = (state[f'head.{leaf}'] + state[f'head_kd.{leaf}']) / 2
-    reason = f'KD head ({"averaged into head" if kd_head == "average" else "dropped"}, §4.3)'
+    reason = f'KD head ({"averaged into head" if kd_head == "average" else "dropped"})'
     out = _rename_all(state, report, lambda k: reason if k.startswith('head_kd.') else None)
-    # SDT-V2 blocks are x + f(x): unit layer scales (QSD adds learnable ones, §3.2).
+    # SDT-V2 blocks are x + f(x): unit layer scales (QSD adds learnable ones).
     for key in list(out):
         match = re.match(r'(backbone\.stages\.[23]\.\d+\.)attn\.proj_bn\.weight$', key)
         if match:
@@ -322,7 +322,7 @@ def convert_checkpoint(src: str, dst: str, convert, config: Optional[str] = None
         raise ValueError(f'conversion of {src} is incomplete:\n{report.summary()}\n'
                          'Check that --config matches the checkpoint (arch, QSD vs SDT-V2); '
                          'pass --allow-incomplete to write it anyway.')
-    from ..version import __version__
+    from ...version import __version__
     meta = dict(meta or {}, converted_from=os.path.basename(src), config=config,
                 mmqsd_version=__version__, discarded_keys=sorted(report.discarded),
                 synthesized_keys=sorted(report.synthesized), unused_keys=report.unused,
