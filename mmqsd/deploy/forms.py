@@ -19,7 +19,7 @@ from torch import nn
 
 from ..layers import (IELIF, LIF, AttentionProducts, LSQWeightMixin, RepConv, SpikeMaxPool2d,
                       SpikeReadout, SpikeSum, SpikingNeuron, TransformerBlock)
-from .fusion import fold_layer_scales, fold_padding_norm, fuse_norms
+from .fusion import fold_layer_scales, fold_padding_norm, fuse_norms, settle_lsq_steps
 from .modules import (DenseReadout, FloatSynapse, IELIFCounts, IELIFSpikes, Int8Synapse,
                       LIFCounts, LIFSpikes, SpikeProducts, SpikeTrainMaxPool2d, SpikeTrainSum,
                       synapse_of)
@@ -114,7 +114,7 @@ def convert(model: nn.Module, form: str, channels_last: bool = True,
         raise ValueError(f'{type(model).__name__} has no mmqsd spiking neuron (IELIF/LIF); '
                          f'only mmqsd models have a {form} inference form')
     if form == 'spike':
-        model = copy.deepcopy(model).eval()
+        model = settle_lsq_steps(copy.deepcopy(model)).eval()
         replace_modules(model, lambda m: FloatSynapse(m) if isinstance(m, LSQWeightMixin)
                         else None)
     else:

@@ -15,7 +15,7 @@ import copy
 import torch
 from torch import nn
 
-from ..layers import RepConv, TransformerBlock, affine_of_bn
+from ..layers import LSQWeightMixin, RepConv, TransformerBlock, affine_of_bn
 from .modules import synapse_of
 
 
@@ -47,9 +47,20 @@ def fold_norms_into_conv(conv: nn.Module, norms) -> nn.Module:
     return synapse
 
 
+def settle_lsq_steps(model: nn.Module) -> nn.Module:
+    """Initialise every LSQ step not yet initialised from its weights, as the training
+    form's first call would (:meth:`~mmqsd.layers.LSQWeightMixin.init_step_`), so that a
+    converted copy computes what the training model computes."""
+    for module in model.modules():
+        if isinstance(module, LSQWeightMixin) and module.quantized \
+                and not bool(module.step_initialized):
+            module.init_step_()
+    return model
+
+
 def fuse_norms(model: nn.Module, inplace: bool = False) -> nn.Module:
     """Return ``model`` (in eval mode) with every declared BN/MPRF chain folded."""
-    model = model if inplace else copy.deepcopy(model)
+    model = settle_lsq_steps(model if inplace else copy.deepcopy(model))
     model.eval()
     for module in list(model.modules()):
         chains = getattr(module, 'fusion_chains', None)

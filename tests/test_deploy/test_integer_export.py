@@ -71,7 +71,7 @@ def test_export_integer_cli(tmp_path):
     proc = subprocess.run([sys.executable, 'tools/deploy/export_integer.py',
                            'configs/cls/qsd_t_demo_digits.py', 'none', prefix, '--check', '2',
                            '--size', '32'], cwd=root, check=True, capture_output=True, text=True)
-    assert osp.isfile(prefix + '.npz') and osp.isfile(prefix + '.json')
+    assert all(osp.isfile(prefix + ext) for ext in ('.npz', '.json', '.pth'))
     match = re.search(r'top-1 agreement ([\d.]+), max relative logit error ([\d.e+-]+)',
                       proc.stdout)
     assert match, proc.stdout

@@ -42,6 +42,6 @@ def test_bn_and_mprf_fuse_into_quantised_conv():
     x = (torch.rand(2, 2, 3, 5, 5) > 0.5).double()
     expected = mprf(bn(conv(x)))
     ints = conv.integer_weight()
-    fold_norms_into_conv(conv, [bn, mprf])
+    conv = fold_norms_into_conv(conv, [bn, mprf])  # the deployed synapse
     assert torch.allclose(conv(x), expected, atol=1e-12)
     assert torch.equal(conv.integer_weight(), ints)  # still b-bit integers x per-channel scale

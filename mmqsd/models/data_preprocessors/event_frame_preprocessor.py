@@ -8,7 +8,7 @@ the channels, ``(B, T * C, H, W)``, for the parent's label handling and batch
 augmentations (Mixup / CutMix then mix or cut the same region of every frame
 of a sample) and unfolds the result.  The backbone reads the
 ``(B, T, C, H, W)`` batch as T time steps
-(:func:`mmqsd.models.backbones.qsd_transformer.to_multistep`).
+(:func:`mmqsd.layers.to_multistep`).
 """
 from numbers import Number
 from typing import Optional, Sequence
