@@ -14,6 +14,7 @@ import torch
 from mmqsd.apis import init_model
 from mmqsd.deploy import max_relative_error
 from mmqsd.deploy.integer_export import export_integer, run_exported
+from mmqsd.utils.checkpoint_file import exit_on_bad_checkpoint
 
 
 def main(argv=None):
@@ -25,6 +26,7 @@ def main(argv=None):
     parser.add_argument('--size', type=int, default=224, help='image size for --check')
     args = parser.parse_args(argv)
     checkpoint = None if args.checkpoint == 'none' else args.checkpoint
+    exit_on_bad_checkpoint(checkpoint)
     model = init_model(args.config, checkpoint)
     try:
         files = export_integer(model, args.out_prefix)
