@@ -1,4 +1,5 @@
-# ANN counterpart of QSD-T, the teacher of qsd_t_fgd_in1k.py (QSD Sec. 4.3, Fig. 1c):
+# ANN counterpart of QSD-T, the teacher of qsd-t_fgd_8xb196-lamb-300e_in1k.py
+# (QSD Sec. 4.3, Fig. 1c):
 # mmqsd.ANNTransformer has QSD-T's layout and dims with full-precision weights, ReLU in
 # place of the spiking neurons and softmax MHSA; 15.1M parameters with the head, the
 # size of the ANN in QSD Table 1 (CAFormer*).  Trained with the student's recipe.

@@ -1,5 +1,5 @@
 # QSD-Transformer T computing exactly what the authors' code computes
-# (bollossom/QSD-Transformer, shared/reference/qsd-sdtv2.md §5): use it with
+# (github.com/bollossom/QSD-Transformer): use it with
 # checkpoints converted by tools/model_converters/qsd2mmqsd.py.
 #   * Multispike  round_half_up(clip(4x, 0, 4)) / 4   -> IE-LIF gain=4 (norm = levels = 4)
 #   * attention   round_half_up(clip(4x, 0, 4)) / 2   -> attention IE-LIF norm=2

@@ -1,10 +1,11 @@
 # Spike-driven Transformer V2 (Meta-SpikeFormer 55M, BICLab/Spike-Driven-Transformer-V2)
 # computing what the authors' code computes, for checkpoints converted by
-# tools/model_converters/sdtv2_to_mmqsd.py (shared/reference/qsd-sdtv2.md §4).
+# tools/model_converters/sdtv2_to_mmqsd.py.
 #   * full-precision weights, no MPRF, no layer scale (the converter writes ones;
 #     layer_scale_init=1 for the same effect when training from scratch)
 #   * SpikingJelly LIF (tau=2, decay_input, V_th=1, hard reset to 0) == mmqsd LIF with
-#     tau=0.5, reset='hard' and the threshold doubled (membrane scaled by 2);
+#     tau=0.5, reset='hard' and the threshold doubled (membrane scaled by 2;
+#     docs/snn_users.md);
 #     attention LIF V_th=0.5 -> threshold 1; attention scale 0.125
 #   * T=4 as the released 55M-kd checkpoint (its KD head is averaged into `head`)
 # Only the forward pass is reproduced: the surrogate gradient differs (rectangle,

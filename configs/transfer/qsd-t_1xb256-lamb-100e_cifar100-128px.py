@@ -1,5 +1,5 @@
 # QSD-Transformer T trained from scratch on CIFAR-100, paper Table 8 (the recipe of
-# qsd_t_cifar10_scratch.py with CIFAR-100 data and a 100-way head).
+# qsd-t_1xb256-lamb-100e_cifar10-128px.py with CIFAR-100 data and a 100-way head).
 _base_ = [
     '../_base_/models/qsd_transformer_cls.py',
     '../_base_/datasets/cifar100_bs128_128px_qsd.py',

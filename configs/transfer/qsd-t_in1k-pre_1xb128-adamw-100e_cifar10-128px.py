@@ -10,9 +10,9 @@ _base_ = [
     '../_base_/default_runtime.py',
 ]
 
-# The classifier checkpoint of configs/cls/qsd_t_in1k.py (converted authors' checkpoints
-# too, see tools/model_converters).  `prefix` loads the backbone only: the new head keeps
-# its own initialisation.
+# The classifier checkpoint of configs/cls/qsd-t_8xb196-lamb-300e_in1k.py (converted authors'
+# checkpoints too, see tools/model_converters).  `prefix` loads the backbone only: the new head
+# keeps its own initialisation.
 pretrained = 'data/checkpoints/qsd_t_in1k.pth'
 model = dict(
     backbone=dict(init_cfg=dict(type='Pretrained', checkpoint=pretrained, prefix='backbone.')),

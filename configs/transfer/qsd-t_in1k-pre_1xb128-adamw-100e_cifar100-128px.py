@@ -1,5 +1,6 @@
 # QSD-Transformer T fine-tuned on CIFAR-100 from its ImageNet-1k checkpoint (paper Table 4,
-# Appendix G.4; the recipe of qsd_t_cifar10_ft.py with a 100-way head).
+# Appendix G.4; the recipe of qsd-t_in1k-pre_1xb128-adamw-100e_cifar10-128px.py with a
+# 100-way head).
 # Paper, Table 4 (its 1.8M model, 5 seeds): 86.6 +- 0.3 % top-1 -- not reproduced here.
 _base_ = [
     '../_base_/models/qsd_transformer_cls.py',
