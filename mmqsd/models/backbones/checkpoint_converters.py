@@ -35,7 +35,7 @@ from typing import Dict, List, Optional, Tuple
 import torch
 from torch import nn
 
-from ..utils.checkpoint_file import load_checkpoint_file
+from ...utils.checkpoint_file import load_checkpoint_file
 
 #: (authors' prefix, mmqsd prefix, block-index offset or None).  ``{}`` is a block index.
 MODULES = (
