@@ -94,7 +94,7 @@ def test_attention_products_are_counted_with_gating_rates():
 
 @pytest.mark.parametrize('arch,expected_g', [('T', 6.47), ('L', 24.8)])
 def test_dense_mac_totals_match_reference(arch, expected_g):
-    """shared/reference/qsd-sdtv2.md §4.7: 6.47 G (T) and 24.8 G (L) MACs at 224^2.
+    """The authors' dense counts: 6.47 G (T) and 24.8 G (L) MACs at 224^2.
 
     Every layer's MACs scale with the number of pixels (attention is linear in
     tokens), so 112^2 gives exactly a quarter.

@@ -1,8 +1,9 @@
 """A direct, functional transcription of the authors' forward pass (T = 1) on their keys.
 
 Independent of mmqsd's modules: it reads a state dict in the authors' layout
-(``shared/reference/qsd-sdtv2.md`` §11.3) and applies the formulas of §3
-(architecture), §5.2 (Multispike), §5.3 (LSQ) and §4.1 (SDT-V2 LIF at T = 1).
+(their released checkpoints' keys) and applies the QSD paper's formulas: the
+architecture (Sec. 3, Fig. 2), the multi-bit spike neuron (Eq. 9), LSQ (Eq. 4-5) and
+SDT-V2's LIF at T = 1.
 """
 import torch
 import torch.nn.functional as F

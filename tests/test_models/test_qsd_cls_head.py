@@ -10,7 +10,7 @@ from mmqsd.deploy import randomize_statistics, verify_spike_driven
 
 TINY = dict(embed_dims=[16, 32, 64, 96], num_heads=4, mlp_ratio=4, depths=(1, 1))
 
-# shared/reference/qsd-sdtv2.md §5.4: QSD classifiers without LSQ steps, and their
+# The authors' QSD classifiers (released code) without LSQ steps, and their
 # 4-bit weight tensors (the part the paper's 1.8M / 3.8M / 6.8M counts at 4/32).
 PAPER_COUNTS = {'T': (15_116_720, 15_015_072), 'M': (31_340_392, 31_193_520),
                 'L': (55_358_952, 55_163_456)}

@@ -6,7 +6,7 @@ from mmqsd.models.backbones import QSDTransformer
 
 TINY = dict(embed_dims=[16, 32, 64, 96], num_heads=4, mlp_ratio=4, depths=(2, 1))
 
-# Exact counts of the authors' QSD backbones (shared/reference/qsd-sdtv2.md §4.6/§5.4):
+# Exact counts of the authors' QSD backbones (their released SDT-V2/QSD code, instantiated):
 # SDT-v2 backbone + QSD layer scales; quantised conv weights.
 BACKBONE_PARAMS = {'T': 14_751_208 + 4_512, 'M': 30_852_864 + 6_528, 'L': 54_709_248 + 8_704}
 
