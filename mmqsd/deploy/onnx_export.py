@@ -237,7 +237,7 @@ def task_of(model: nn.Module) -> str:
                       'segmentor or mmdet detector')
 
 
-_WRAPPERS = dict(classifier=ClassifierLogits, segmentor=SegmentorLogits,
+WRAPPERS = dict(classifier=ClassifierLogits, segmentor=SegmentorLogits,
                  detector=DetectorFeatures)
 
 
@@ -264,7 +264,7 @@ def export_model(model: nn.Module, path: str, form: str = 'integer',
     model = model.eval()
     deployed = to_onnx_form(to_integer_inference(model)) if form == 'integer' \
         else copy.deepcopy(model)
-    wrapper = _WRAPPERS[task](deployed).eval()
+    wrapper = WRAPPERS[task](deployed).eval()
     example = torch.zeros(input_shape)
     with torch.no_grad():
         outputs = wrapper(example)
