@@ -69,10 +69,10 @@ class OnnxModel:
                                  f'{num_classes}; export it from this config')
 
     def __call__(self, inputs) -> List[np.ndarray]:
-        """Outputs for ``(N, C, H, W)`` inputs (float32 array or tensor), run in chunks of
+        """Outputs for ``(N, C, H, W)`` inputs (array or tensor; floats as float32), in chunks of
         the file's batch size (the last one padded with zeros)."""
         x = inputs.detach().cpu().numpy() if isinstance(inputs, torch.Tensor) else inputs
-        x = np.ascontiguousarray(x, dtype=np.float32)
+        x = np.ascontiguousarray(x, dtype=np.float32 if x.dtype.kind == 'f' else x.dtype)
         if list(x.shape[1:]) != self.input_shape[1:]:
             raise ValueError(f'{self.path} takes inputs of shape {self.input_shape}, got '
                              f'{list(x.shape)}')
