@@ -26,11 +26,12 @@ TINY_QSD = {'model.backbone.arch': dict(embed_dims=[8, 16, 32, 32], num_heads=2,
 TINY_SPIKFORMER = {'model.backbone.arch': dict(_delete_=True, embed_dims=32, depth=1, num_heads=4,
                                                mlp_ratio=4),
                    'model.head.in_channels': 32}
-SPIKFORMER = 'configs/cls/ablations/spikformer/spikformer-8-384_ielif-w4_8xb196-lamb-300e_in1k.py'
+SPIKFORMER = 'configs/cls/ablations/spikformer/spikformer-8-384_{}_8xb196-lamb-300e_in1k.py'
 #: config, cfg_options, input size: a tiny model of every exported task
 TASKS = dict(
     classifier=('configs/cls/qsd_t_demo_digits.py', TINY_QSD, 32),
-    spikformer=(SPIKFORMER, TINY_SPIKFORMER, 32),
+    spikformer=(SPIKFORMER.format('ielif-w4'), TINY_SPIKFORMER, 32),
+    spikformer_lif=(SPIKFORMER.format('lif-t4-w4'), TINY_SPIKFORMER, 32),  # binary LIF, T=4
     segmentor=('configs/seg/qsd_t_fpn_demo.py', None, 64),
     detector=('configs/det/qsd_t_maskrcnn_demo.py', None, 64),
 )
