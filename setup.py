@@ -16,4 +16,6 @@ setup(
     packages=find_packages(exclude=('tests', 'tools', 'configs')),
     python_requires='>=3.11',
     license='Apache-2.0',
+    extras_require={'deploy': [line.strip() for line in open('requirements/deploy.txt')
+                               if line.strip() and not line.startswith('#')]},
 )

@@ -28,7 +28,7 @@ TORCH_VERSION=2.14.1
 TORCHVISION_VERSION=0.29.1
 MMCV_VERSION=2.1.0
 STAMP="$VENV/.mmqsd-install-stamp"
-STAMP_VALUE="torch=$TORCH_VERSION;mmcv=$MMCV_VERSION;cuda=${MMQSD_CUDA:-auto};$(sha256sum "$REPO/requirements/runtime.txt" "$REPO/setup.py" "$0" | sha256sum | cut -c1-16)"
+STAMP_VALUE="torch=$TORCH_VERSION;mmcv=$MMCV_VERSION;cuda=${MMQSD_CUDA:-auto};$(sha256sum "$REPO/requirements/runtime.txt" "$REPO/requirements/deploy.txt" "$REPO/setup.py" "$0" | sha256sum | cut -c1-16)"
 
 log() { printf '[mmqsd-install %(%H:%M:%S)T] %s\n' -1 "$*"; }
 
@@ -110,6 +110,7 @@ fi
 
 log "installing mmengine, mmdet, mmsegmentation, mmpretrain and test tools"
 "${PIP[@]}" install -q -r "$REPO/requirements/runtime.txt" -r "$REPO/requirements/tests.txt"
+"${PIP[@]}" install -q -r "$REPO/requirements/deploy.txt"  # the [deploy] extra: onnx, onnxruntime
 # mmcv's runtime deps (addict, yapf, opencv...) without touching the compiled wheel.
 "${PIP[@]}" install -q "mmcv==$MMCV_VERSION" --no-deps --no-index --find-links "$WHEEL_DIR" 2>/dev/null || true
 
