@@ -149,3 +149,17 @@ def test_command_line_tools(digits, tmp_path, capsys):
     assert data['num_integer_ops'] > 0 and data['opset'] == 17 and data['onnxruntime']
     assert load_tool('test_onnx').main([config, out]) == 0
     assert 'accuracy/top1: ' in capsys.readouterr().out
+
+
+def test_benchmark_onnx_modes(tmp_path):
+    """benchmark_model.py --modes onnx onnx-float: ONNX Runtime in the same process."""
+    spec = importlib.util.spec_from_file_location(
+        'benchmark_model', osp.join(ROOT, 'tools', 'benchmark', 'benchmark_model.py'))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    config = osp.join(ROOT, 'configs/cls/qsd_t_demo_digits.py')
+    report = module.main([config, '--modes', 'integer', 'onnx', 'onnx-float', '--batch-size',
+                          '2', '--input-size', '32', '--warmup', '0', '--repeats', '1',
+                          '--threads', '1'])
+    for mode in ('integer', 'onnx', 'onnx-float'):
+        assert report['results'][config][mode]['median_s'] > 0
