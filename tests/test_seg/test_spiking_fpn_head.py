@@ -4,7 +4,7 @@ import torch
 from torch import nn
 
 from mmqsd.deploy import SpikeTrain, fuse_norms, randomize_statistics, to_spike_driven
-from mmqsd.layers import QuantConv2d
+from mmqsd.layers import IELIF, QuantConv2d
 from mmqsd.models.decode_heads import SpikingFPNHead
 from mmqsd.models.necks import SpikingConv, SpikingConvNorm
 

@@ -316,7 +316,7 @@ def convert_checkpoint(src: str, dst: str, convert, config: Optional[str] = None
     """
     state, report = convert(unwrap_state_dict(load_checkpoint_file(src, trusted)))
     if config is not None:
-        from ..apis import build_model_from_config
+        from ...apis import build_model_from_config
         check_against_model(state, build_model_from_config(config), report)
     if not report.ok and not allow_incomplete:
         raise ValueError(f'conversion of {src} is incomplete:\n{report.summary()}\n'
