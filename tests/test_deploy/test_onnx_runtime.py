@@ -3,6 +3,7 @@ integer form's, the command-line tools, and the errors for mismatched files."""
 import glob
 import importlib.util
 import os.path as osp
+import re
 import sys
 
 import numpy as np
@@ -136,19 +137,26 @@ def test_missing_onnxruntime_names_the_install_command(monkeypatch, digits):
 
 
 def test_command_line_tools(digits, tmp_path, capsys):
+    """export_onnx.py with a checkpoint and --verify; test_onnx.py --compare prints the ONNX
+    Runtime metric and the PyTorch integer form's, which agree."""
     import json
-    _, config, _, _ = digits
+    model, config, _, _ = digits
+    checkpoint = str(tmp_path / 'model.pth')
+    torch.save(dict(state_dict=model.state_dict()), checkpoint)
     out = str(tmp_path / 'cli.onnx')
     report = str(tmp_path / 'report.json')
-    assert load_tool('export_onnx').main([config, '--out', out, '--input-size', '32',
+    assert load_tool('export_onnx').main([config, checkpoint, '--out', out, '--input-size', '32',
                                           '--batch-size', '4', '--verify', '--out-json',
                                           report]) == 0
     data = json.load(open(report))
     assert data['passed'] and data['same_top1'] and data['max_rel_err'] < 1e-4
     assert set(data['per_input']) == {'random', 'test_data'}  # the config's test images too
     assert data['num_integer_ops'] > 0 and data['opset'] == 17 and data['onnxruntime']
-    assert load_tool('test_onnx').main([config, out]) == 0
-    assert 'accuracy/top1: ' in capsys.readouterr().out
+    capsys.readouterr()
+    assert load_tool('test_onnx').main([config, out, '--compare', checkpoint]) == 0
+    printed = re.findall(r'^(torch integer )?accuracy/top1: ([\d.]+)$', capsys.readouterr().out,
+                         re.M)
+    assert [p[0] for p in printed] == ['', 'torch integer '] and printed[0][1] == printed[1][1]
 
 
 def test_benchmark_onnx_modes(tmp_path):
