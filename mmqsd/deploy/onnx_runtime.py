@@ -15,13 +15,16 @@ from torch import nn
 INSTALL_HINT = 'pip install -e .[deploy]  (or: make install)'
 
 
-def require_onnxruntime():
-    """``import onnxruntime``, or ``ImportError`` saying how to install it."""
+def require_onnxruntime(as_exit: bool = False):
+    """``import onnxruntime``, or ``ImportError`` saying how to install it (``SystemExit``
+    with the same message if ``as_exit``: command-line tools)."""
     try:
         import onnxruntime
-    except ImportError as error:  # pragma: no cover - exercised by a monkeypatched test
-        raise ImportError(f'ONNX deployment needs onnx and onnxruntime: {INSTALL_HINT}') \
-            from error
+    except ImportError as error:
+        message = f'ONNX deployment needs onnx and onnxruntime: {INSTALL_HINT}'
+        if as_exit:
+            raise SystemExit(message) from error
+        raise ImportError(message) from error
     return onnxruntime
 
 

@@ -46,32 +46,31 @@ def load_tool(name):
     return module
 
 
+def exported(tmp, make_data, template, base, seed, shape):
+    """Data made by ``make_data(root)``, a config from ``template`` on ``base``, and its
+    model with randomised statistics exported in integer form at ``shape``."""
+    make_data(str(tmp / 'data'))
+    config = tmp / 'tiny.py'
+    config.write_text(template.format(base=osp.join(ROOT, base), root=str(tmp / 'data')))
+    torch.manual_seed(0)
+    model = randomize_statistics(init_model(str(config)), seed=seed)
+    export_model(model, str(tmp / 'model.onnx'), 'integer', shape)
+    return model, str(config), str(tmp / 'model.onnx'), str(tmp / 'data')
+
+
 @pytest.fixture(scope='module')
 def digits(tmp_path_factory):
     """A tiny randomised digits classifier exported at 32x32 (batch 8), and its config."""
-    tmp = tmp_path_factory.mktemp('digits')
-    make_digits(str(tmp / 'data'))
-    config = tmp / 'tiny_digits.py'
-    config.write_text(DIGITS.format(base=osp.join(ROOT, 'configs/cls/qsd_t_demo_digits.py'),
-                                    root=str(tmp / 'data')))
-    torch.manual_seed(0)
-    model = randomize_statistics(init_model(str(config)), seed=0)
-    export_model(model, str(tmp / 'digits.onnx'), 'integer', (8, 3, 32, 32))
-    return model, str(config), str(tmp / 'digits.onnx'), str(tmp / 'data')
+    return exported(tmp_path_factory.mktemp('digits'), make_digits, DIGITS,
+                    'configs/cls/qsd_t_demo_digits.py', 0, (8, 3, 32, 32))
 
 
 @pytest.fixture(scope='module')
 def ade(tmp_path_factory):
     """A randomised demo segmentor exported at 64x64 on 4 generated 64x64 scenes."""
-    tmp = tmp_path_factory.mktemp('ade')
-    make_synthetic_ade(str(tmp / 'data'), num_train=1, num_val=4, size=64)
-    config = tmp / 'tiny_ade.py'
-    config.write_text(ADE.format(base=osp.join(ROOT, 'configs/seg/qsd_t_fpn_demo.py'),
-                                 root=str(tmp / 'data')))
-    torch.manual_seed(0)
-    model = randomize_statistics(init_model(str(config)), seed=3)
-    export_model(model, str(tmp / 'ade.onnx'), 'integer', (1, 3, 64, 64))
-    return model, str(config), str(tmp / 'ade.onnx'), str(tmp / 'data')
+    return exported(tmp_path_factory.mktemp('ade'),
+                    lambda root: make_synthetic_ade(root, num_train=1, num_val=4, size=64), ADE,
+                    'configs/seg/qsd_t_fpn_demo.py', 3, (1, 3, 64, 64))
 
 
 @pytest.mark.parametrize('task', ['digits', 'ade'])
@@ -109,6 +108,9 @@ def test_inferencer_on_image_files(digits, ade):
     assert [sorted(r) for r in results] == [['pred_label', 'pred_score', 'pred_scores']] * 3
     assert all(r['pred_score'] == r['pred_scores'].max() == r['pred_scores'][r['pred_label']]
                for r in results)
+    import mmcv
+    (from_array, ) = ORTInferencer(config, path)(mmcv.imread(images[0]))  # BGR array
+    assert np.array_equal(from_array['pred_scores'], results[0]['pred_scores'])
     model, config, path, root = ade
     image = sorted(glob.glob(osp.join(root, 'images', 'validation', '*.jpg')))[0]
     (result, ) = ORTInferencer(config, path)(image)
@@ -126,6 +128,19 @@ def test_file_from_another_config_is_refused(digits, ade):
         OnnxModel(digits_file).check(image_shape=[3, 64, 64])
     with pytest.raises(ValueError, match=r'takes inputs of shape \[8, 3, 32, 32\]'):
         OnnxModel(digits_file)(np.zeros((1, 3, 64, 64), np.float32))
+
+
+def test_foreign_file_input_name_is_refused(tmp_path):
+    import onnx
+    from onnx import TensorProto, helper
+    graph = helper.make_graph([helper.make_node('Identity', ['x'], ['y'])], 'g',
+                              [helper.make_tensor_value_info('x', TensorProto.FLOAT, [1, 3, 8, 8])],
+                              [helper.make_tensor_value_info('y', TensorProto.FLOAT, None)])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid('', 17)])
+    model.ir_version = 8
+    onnx.save(model, str(tmp_path / 'foreign.onnx'))
+    with pytest.raises(ValueError, match="input 'x', expected 'inputs'"):
+        OnnxModel(str(tmp_path / 'foreign.onnx')).check()
 
 
 def test_missing_onnxruntime_names_the_install_command(monkeypatch, digits):
@@ -159,13 +174,13 @@ def test_command_line_tools(digits, tmp_path, capsys):
     assert [p[0] for p in printed] == ['', 'torch integer '] and printed[0][1] == printed[1][1]
 
 
-def test_benchmark_onnx_modes(tmp_path):
+def test_benchmark_onnx_modes(digits):
     """benchmark_model.py --modes onnx onnx-float: ONNX Runtime in the same process."""
     spec = importlib.util.spec_from_file_location(
         'benchmark_model', osp.join(ROOT, 'tools', 'benchmark', 'benchmark_model.py'))
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    config = osp.join(ROOT, 'configs/cls/qsd_t_demo_digits.py')
+    config = digits[1]
     report = module.main([config, '--modes', 'integer', 'onnx', 'onnx-float', '--batch-size',
                           '2', '--input-size', '32', '--warmup', '0', '--repeats', '1',
                           '--threads', '1'])

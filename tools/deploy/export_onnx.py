@@ -51,10 +51,7 @@ def parse_args(argv=None):
 
 def main(argv=None):
     args = parse_args(argv)
-    try:
-        require_onnxruntime()
-    except ImportError as error:
-        raise SystemExit(str(error))
+    require_onnxruntime(as_exit=True)
     torch.manual_seed(args.seed)
     model = init_model(args.config, args.checkpoint, cfg_options=args.cfg_options)
     if args.checkpoint is None:

@@ -16,6 +16,7 @@ of CONFIG + CHECKPOINT on the same test set and prints its metrics as
 """
 import argparse
 import json
+import numbers
 import sys
 
 from mmengine.config import DictAction
@@ -36,17 +37,14 @@ def parse_args(argv=None):
 
 def _print(metrics, prefix=''):
     for name, value in metrics.items():
-        print(f'{prefix}{name}: {value:.4f}' if isinstance(value, float) else
-              f'{prefix}{name}: {value}')
+        number = isinstance(value, numbers.Real) and not isinstance(value, numbers.Integral)
+        print(f'{prefix}{name}: {float(value):.4f}' if number else f'{prefix}{name}: {value}')
 
 
 def main(argv=None):
     args = parse_args(argv)
     from mmqsd.deploy.onnx_runtime import require_onnxruntime
-    try:
-        require_onnxruntime()
-    except ImportError as error:
-        raise SystemExit(str(error))
+    require_onnxruntime(as_exit=True)
     from mmqsd.deploy.onnx_inferencer import ORTInferencer, evaluate_test_set
     try:
         inferencer = ORTInferencer(args.config, args.onnx_file, args.threads, args.cfg_options)
