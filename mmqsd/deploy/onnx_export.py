@@ -242,7 +242,7 @@ WRAPPERS = dict(classifier=ClassifierLogits, segmentor=SegmentorLogits,
 
 
 # ------------------------------------------------------------------------- export
-def export_model(model: nn.Module, path: str, form: str = 'integer',
+def export_onnx(model: nn.Module, path: str, form: str = 'integer',
                  input_shape: Tuple[int, int, int, int] = (1, 3, 224, 224)) -> dict:
     """Write ``model`` (an untouched mmpretrain / mmseg / mmdet model of mmqsd) to ``path``.
 

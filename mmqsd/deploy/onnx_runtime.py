@@ -1,6 +1,6 @@
 """Run exported ONNX files in ONNX Runtime: sessions, checks against a config, verification.
 
-:class:`OnnxModel` opens a file written by :func:`~mmqsd.deploy.onnx_export.export_model`
+:class:`OnnxModel` opens a file written by :func:`~mmqsd.deploy.onnx_export.export_onnx`
 (fixed input shape ``(B, 3, H, W)``, input ``'inputs'``), checks it against what a
 config feeds it and runs any number of images in chunks of ``B``.
 :func:`verify_onnx` compares a file with mmqsd's PyTorch integer form

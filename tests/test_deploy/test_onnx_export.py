@@ -15,7 +15,7 @@ from mmqsd.apis import init_model  # noqa: E402
 from mmqsd.deploy import (Int8Synapse, SpikeCounts, randomize_statistics,  # noqa: E402
                           to_integer_inference)
 from mmqsd.deploy.onnx_export import (ExportError, OnnxInt8Synapse,  # noqa: E402
-                                      audit_integer_graph, export_model, op_counts)
+                                      audit_integer_graph, export_onnx, op_counts)
 from mmqsd.deploy.onnx_runtime import OnnxModel, verify_onnx  # noqa: E402
 from mmqsd.layers import QuantConv1d, QuantConv2d, QuantLinear  # noqa: E402
 
@@ -126,7 +126,7 @@ def _count_fed_synapses(integer, x):
 def test_tiny_model_of_every_task_exports_and_verifies(task, tmp_path):
     model, size = tiny_model(task)
     path = str(tmp_path / f'{task}.onnx')
-    info = export_model(model, path, 'integer', (2, 3, size, size))
+    info = export_onnx(model, path, 'integer', (2, 3, size, size))
     report = verify_onnx(model, path, dict(random=torch.randn(3, 3, size, size) * 2))
     assert report['max_rel_err'] < 1e-4
     assert report['same_top1'] is (None if task == 'detector' else True)
@@ -145,7 +145,7 @@ def test_tiny_model_of_every_task_exports_and_verifies(task, tmp_path):
 def test_float_form_matches_fp32_model(tmp_path):
     model, size = tiny_model('classifier')
     path = str(tmp_path / 'float.onnx')
-    info = export_model(model, path, 'float', (1, 3, size, size))
+    info = export_onnx(model, path, 'float', (1, 3, size, size))
     assert info['num_integer_ops'] == 0
     report = verify_onnx(model, path, dict(random=torch.randn(2, 3, size, size)))
     assert report['max_rel_err'] < 1e-4 and report['same_top1']
@@ -168,11 +168,11 @@ def test_full_precision_layer_on_counts_is_an_error_naming_it(tmp_path):
     options = dict(TINY_QSD, **{'model.head.weight_bits': None})
     model = init_model(osp.join(ROOT, TASKS['classifier'][0]), cfg_options=options)
     with pytest.raises(ExportError, match=r'head\.fc: a full-precision layer'):
-        export_model(model, str(tmp_path / 'x.onnx'), 'integer', (1, 3, 32, 32))
+        export_onnx(model, str(tmp_path / 'x.onnx'), 'integer', (1, 3, 32, 32))
 
 
 def test_levels_beyond_uint8_is_an_error_naming_the_neuron(tmp_path):
     options = dict(TINY_QSD, **{'model.backbone.levels': 200})
     model = init_model(osp.join(ROOT, TASKS['classifier'][0]), cfg_options=options)
     with pytest.raises(ExportError, match=r'200 levels emits int32 counts'):
-        export_model(model, str(tmp_path / 'x.onnx'), 'integer', (1, 3, 32, 32))
+        export_onnx(model, str(tmp_path / 'x.onnx'), 'integer', (1, 3, 32, 32))

@@ -16,7 +16,7 @@ from mmqsd.apis import init_model  # noqa: E402
 from mmqsd.datasets import make_synthetic_ade  # noqa: E402
 from mmqsd.datasets.demo_data import make_digits  # noqa: E402
 from mmqsd.deploy import randomize_statistics, to_integer_inference  # noqa: E402
-from mmqsd.deploy.onnx_export import export_model  # noqa: E402
+from mmqsd.deploy.onnx_export import export_onnx  # noqa: E402
 from mmqsd.deploy.onnx_inferencer import ORTInferencer, evaluate_test_set  # noqa: E402
 from mmqsd.deploy.onnx_runtime import OnnxModel, require_onnxruntime  # noqa: E402
 
@@ -54,7 +54,7 @@ def exported(tmp, make_data, template, base, seed, shape):
     config.write_text(template.format(base=osp.join(ROOT, base), root=str(tmp / 'data')))
     torch.manual_seed(0)
     model = randomize_statistics(init_model(str(config)), seed=seed)
-    export_model(model, str(tmp / 'model.onnx'), 'integer', shape)
+    export_onnx(model, str(tmp / 'model.onnx'), 'integer', shape)
     return model, str(config), str(tmp / 'model.onnx'), str(tmp / 'data')
 
 

@@ -148,11 +148,11 @@ def _onnx_step_fn(model, inputs, form, threads):
     import os
     import tempfile
 
-    from mmqsd.deploy.onnx_export import export_model
+    from mmqsd.deploy.onnx_export import export_onnx
     from mmqsd.deploy.onnx_runtime import OnnxModel
     with tempfile.TemporaryDirectory() as tmp:
         path = os.path.join(tmp, 'model.onnx')
-        export_model(model, path, form, tuple(inputs.shape))
+        export_onnx(model, path, form, tuple(inputs.shape))
         session = OnnxModel(path, threads)
     array = inputs.cpu().numpy()
 

@@ -26,7 +26,7 @@ from mmengine.config import DictAction
 
 from mmqsd.apis import init_model
 from mmqsd.deploy import randomize_statistics
-from mmqsd.deploy.onnx_export import FORMS, ExportError, export_model
+from mmqsd.deploy.onnx_export import FORMS, ExportError, export_onnx
 from mmqsd.deploy.onnx_inferencer import first_test_batch
 from mmqsd.deploy.onnx_runtime import require_onnxruntime, verify_onnx
 
@@ -59,7 +59,7 @@ def main(argv=None):
     height, width = (args.input_size * 2)[:2]
     shape = (args.batch_size, 3, height, width)
     try:
-        report = export_model(model, args.out, args.form, shape)
+        report = export_onnx(model, args.out, args.form, shape)
     except ExportError as error:
         print(f'error: {error}', file=sys.stderr)
         return 1
