@@ -30,8 +30,7 @@ from torch import nn
 from ..layers.multistep import fold_batch
 from .integer_inference import to_integer_inference
 from ..layers import merge_heads, split_heads
-from .modules import (FloatSynapse, IELIFCounts, IELIFSpikes, Int8Synapse, LIFSpikes,
-                      SpikeProducts)
+from .modules import FloatSynapse, IELIFCounts, Int8Synapse, SpikeProducts
 from .onnx_ops import (ConvIntegerOp, CountMatMulOp, IELIFOp, MatMulIntegerOp, check_counts,
                        shifted_weight)
 from .spike_train import SpikeCounts, SpikeTrain, synaptic_forward
@@ -78,6 +77,7 @@ class OnnxInt8Synapse(nn.Module):
         check_counts(x, self.name)
         epilogue = synapse._epilogue(x.scale, x.device)
         levels = epilogue.levels or 0
+        norm = synapse._neuron()[2] if levels else None
         if synapse.kind == 'linear':
             out = MatMulIntegerOp.apply(x.values, self.weight_t, epilogue.scale, epilogue.bias,
                                         levels)
@@ -87,7 +87,7 @@ class OnnxInt8Synapse(nn.Module):
             out = fold_batch(x.values, lambda v: ConvIntegerOp.apply(
                 v, self.weight_u8, scale, bias, synapse.stride, synapse.padding,
                 synapse.dilation, synapse.groups, levels), synapse.sample_dims)
-        return SpikeCounts(out, 1.0 / float(synapse.neuron_norm)) if levels else out
+        return SpikeCounts(out, 1.0 / norm) if levels else out
 
     def _float(self, x):
         synapse = self.synapse
@@ -161,10 +161,6 @@ def _export_form(module: nn.Module, name: str) -> Optional[nn.Module]:
         return OnnxFloatSynapse(module, name)
     if isinstance(module, IELIFCounts):
         return OnnxIELIFCounts(module, name)
-    if isinstance(module, (IELIFSpikes, LIFSpikes)) and not isinstance(module, IELIFCounts) \
-            and getattr(module, 'integer', False) and module.levels > 1:
-        raise ExportError(f'{name}: {type(module).__name__} emits binary spike trains; export '
-                          "the 'integer' (counts) form")
     if isinstance(module, SpikeProducts):
         return OnnxSpikeProducts(module, name)
     return None

@@ -24,7 +24,7 @@ combination every ONNX Runtime release implements (int8 weights only in
 recent ones); the zero point makes it the same integer sum.  A synapse with a
 fused IE-LIF ends in the neuron's ops, so uint8 counts leave it.
 """
-from typing import Optional, Sequence
+from typing import Sequence
 
 import torch
 import torch.nn.functional as F
@@ -133,7 +133,7 @@ class CountMatMulOp(torch.autograd.Function):
         return g.op('MatMul', g.op('Cast', a, to_i=6), b)  # 6: INT32
 
 
-def check_counts(x: torch.Tensor, where: str, levels: Optional[int] = None) -> None:
+def check_counts(x: torch.Tensor, where: str) -> None:
     """Raise unless ``x`` holds uint8 counts (what the integer ONNX operators read)."""
     if x.dtype != torch.uint8:
         raise TypeError(f'{where}: spike counts of dtype {x.dtype} have no exact integer ONNX '

@@ -98,6 +98,10 @@ def onnx_versions() -> Dict[str, str]:
     return dict(onnx=onnx.__version__, onnxruntime=require_onnxruntime().__version__)
 
 
+def _outputs(out) -> List[torch.Tensor]:
+    return [torch.as_tensor(o) for o in (out if isinstance(out, (tuple, list)) else [out])]
+
+
 @torch.no_grad()
 def verify_onnx(model: nn.Module, path: str, inputs: Dict[str, torch.Tensor],
                 threads: Optional[int] = None) -> dict:
@@ -105,27 +109,30 @@ def verify_onnx(model: nn.Module, path: str, inputs: Dict[str, torch.Tensor],
 
     The reference is :func:`~mmqsd.deploy.to_integer_inference` for an integer file and
     the model itself for a float one, through the same task wrapper as the export.
-    Returns ``dict(max_rel_err, same_top1, per_input={name: {max_rel_err, same_top1}},
+    Returns ``dict(max_rel_err, same_top1, max_rel_err_fp32, per_input={name: {...}},
     onnx, onnxruntime)``: ``max_rel_err = max|y_torch - y_ort| / max|y_torch|`` over all
     outputs; ``same_top1``: identical argmax over classes (classifier logits, segmentor
-    maps per pixel; None for detector features).
+    maps per pixel; None for detector features); ``max_rel_err_fp32``: the same error
+    against the fp32 multi-bit model, which tells a count flipped by float rounding in
+    the real-valued part of either runtime from a real difference (docs/deployment.md).
     """
     from .integer_inference import to_integer_inference
     from .onnx_export import WRAPPERS, task_of
     from .spike_driven import max_relative_error
     session = OnnxModel(path, threads)
     task = task_of(model)
-    reference = to_integer_inference(model.eval()) if session.form != 'float' else model.eval()
-    wrapper = WRAPPERS[task](reference).eval()
+    fp32 = WRAPPERS[task](model.eval()).eval()
+    reference = WRAPPERS[task](to_integer_inference(model)).eval() \
+        if session.form != 'float' else fp32
     per_input = {}
     for name, x in inputs.items():
-        expected = wrapper(x)
-        expected = list(expected) if isinstance(expected, (tuple, list)) else [expected]
-        got = [torch.from_numpy(o) for o in session(x)]
+        expected, got = _outputs(reference(x)), _outputs(session(x))
         same = None if task == 'detector' else \
             bool(torch.equal(expected[0].argmax(1), got[0].argmax(1)))
-        per_input[name] = dict(max_rel_err=max_relative_error(expected, got), same_top1=same)
+        per_input[name] = dict(max_rel_err=max_relative_error(expected, got), same_top1=same,
+                               max_rel_err_fp32=max_relative_error(_outputs(fp32(x)), got))
     same = [r['same_top1'] for r in per_input.values()]
     return dict(max_rel_err=max(r['max_rel_err'] for r in per_input.values()),
-                same_top1=None if None in same else all(same), per_input=per_input,
-                **onnx_versions())
+                same_top1=None if None in same else all(same),
+                max_rel_err_fp32=max(r['max_rel_err_fp32'] for r in per_input.values()),
+                per_input=per_input, **onnx_versions())

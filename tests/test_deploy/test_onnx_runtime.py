@@ -32,7 +32,8 @@ test_evaluator = dict(type='Accuracy', topk=(1, ))
 """
 ADE = """
 _base_ = [{base!r}]
-test_pipeline = [dict(type='LoadImageFromFile'), dict(type='Resize', scale=(64, 64), keep_ratio=True),
+test_pipeline = [dict(type='LoadImageFromFile'),
+                 dict(type='Resize', scale=(64, 64), keep_ratio=True),
                  dict(type='LoadAnnotations', reduce_zero_label=True), dict(type='PackSegInputs')]
 test_dataloader = """ + LOADER.format(batch=2, root='{root}', extra=', pipeline=test_pipeline') \
     + '\n'

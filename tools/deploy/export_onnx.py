@@ -75,7 +75,8 @@ def main(argv=None):
         ok = report['max_rel_err'] <= TOLERANCE and report['same_top1'] is not False
         report['passed'] = ok
         print(f"verify ({', '.join(inputs)}): max_rel_err {report['max_rel_err']:.2e}, "
-              f"same_top1 {report['same_top1']}, onnxruntime {report['onnxruntime']}: "
+              f"same_top1 {report['same_top1']} (against the fp32 model: max_rel_err "
+              f"{report['max_rel_err_fp32']:.2e}), onnxruntime {report['onnxruntime']}: "
               f"{'OK' if ok else 'FAILED'}")
         status = 0 if ok else 1
     if args.out_json:
