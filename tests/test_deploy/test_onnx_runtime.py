@@ -187,3 +187,25 @@ def test_benchmark_onnx_modes(digits):
                           '--threads', '1'])
     for mode in ('integer', 'onnx', 'onnx-float'):
         assert report['results'][config][mode]['median_s'] > 0
+
+
+def test_mmdet_heads_on_onnx_features_match_the_detector(tmp_path):
+    """The recipe of docs/deployment.md: ONNX Runtime backbone + neck features, mmdet's RPN
+    and RoI heads in PyTorch give the detector's own predictions."""
+    from mmdet.structures import DetDataSample
+    torch.manual_seed(0)
+    model = randomize_statistics(init_model(osp.join(ROOT, 'configs/det/qsd_t_maskrcnn_demo.py')),
+                                 seed=1)
+    path = str(tmp_path / 'det.onnx')
+    export_onnx(model, path, 'integer', (1, 3, 64, 64))
+    x = torch.randn(1, 3, 64, 64)
+    meta = dict(img_shape=(64, 64), ori_shape=(64, 64), scale_factor=(1.0, 1.0))
+    samples = [DetDataSample(metainfo=meta)]
+    feats = [torch.from_numpy(f) for f in OnnxModel(path)(x)]
+    with torch.no_grad():
+        proposals = model.rpn_head.predict(feats, samples, rescale=False)
+        (ours, ) = model.roi_head.predict(feats, proposals, samples, rescale=True)
+        (reference, ) = model.predict(x, [DetDataSample(metainfo=meta)])
+    assert len(ours.scores) > 0
+    assert torch.allclose(ours.scores, reference.pred_instances.scores, atol=1e-5)
+    assert torch.allclose(ours.bboxes, reference.pred_instances.bboxes, atol=1e-3)
