@@ -2,7 +2,8 @@
 
 A spiking layer is a :class:`~mmqsd.layers.SpikingNeuron`, training or deployed
 form: ``levels`` (virtual steps per time step: IE-LIF's b, 1 for binary neurons)
-and ``spike_counts(output)`` (integer spikes per neuron and time step).  A multi-bit IE-LIF value ``k/b`` counts ``k``
+and ``spike_counts(output)`` (integer spikes per neuron and time step).  A
+multi-bit IE-LIF value ``k/b`` counts ``k``
 spikes over ``b`` virtual steps, in training (multi-bit) and spike-driven
 (binary) form alike.  Reported per layer:
 

@@ -257,7 +257,8 @@ class Int8Synapse(DeployedSynapse):
 
     def effective_weight(self) -> torch.Tensor:
         """``scale * Q(w)`` in the scale's dtype."""
-        return self.weight.to(self.scale.dtype) * self.scale.view(-1, *([1] * (self.weight.dim() - 1)))
+        shape = (-1, ) + (1, ) * (self.weight.dim() - 1)
+        return self.weight.to(self.scale.dtype) * self.scale.view(shape)
 
     def integer_weight(self) -> torch.Tensor:
         return self.weight

@@ -11,6 +11,7 @@ pickled code, and no trained training-form model is needed.
 from typing import Union
 
 import torch
+from mmengine.config import Config
 from torch import nn
 
 from .forms import FORMS, convert
@@ -26,7 +27,7 @@ def save_deployed(model: nn.Module, path: str, form: str) -> None:
     torch.save(dict(meta=dict(format=FORMAT, form=form), state_dict=state), path)
 
 
-def load_deployed(config: Union[str, 'Config', nn.Module], path: str,  # noqa: F821
+def load_deployed(config: Union[str, Config, nn.Module], path: str,
                   form: str = 'integer', device: Union[str, torch.device] = 'cpu') -> nn.Module:
     """The deployed model of ``config`` (a config file, Config, or an unconverted model
     built from it) with the buffers saved at ``path`` by :func:`save_deployed`.

@@ -19,7 +19,7 @@ show the output index; a pipelined implementation without re-indexing would
 take ``T + n D`` steps through ``n`` neuron layers.
 
 ``v(0) = theta / 2`` (``init_ratio = 0.5``) reproduces the quantiser's
-rounding (QCFS shift 1/2, Bu et al. 2022, cited as CSDformer ref. [18]).  The threshold absorbs every
+rounding (QCFS shift 1/2; Bu et al. 2022, CSDformer ref. [18]).  The threshold absorbs every
 constant scaling of the layer (Sec. 3.3.1); an input-dependent factor (the
 token count ``N`` of NReLU) is passed per run as ``threshold_scale``.
 """

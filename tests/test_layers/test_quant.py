@@ -20,7 +20,8 @@ def test_loading_full_precision_weights_reinitialises_step():
     conv(torch.randn(1, 3, 2, 2))
     fp_state = {'weight': torch.randn(4, 3, 1, 1) * 10, 'bias': torch.zeros(4)}
     conv.load_state_dict(fp_state)  # the step follows the loaded weights at once
-    assert torch.allclose(conv.step_size, 2 * fp_state['weight'].abs().flatten(1).mean(1) / 3 ** 0.5)
+    expected = 2 * fp_state['weight'].abs().flatten(1).mean(1) / 3 ** 0.5
+    assert torch.allclose(conv.step_size, expected)
     conv(torch.randn(1, 3, 2, 2))
     assert torch.allclose(conv.step_size, 2 * fp_state['weight'].abs().flatten(1).mean(1) / 3 ** 0.5)
 

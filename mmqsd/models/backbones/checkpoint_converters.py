@@ -1,8 +1,8 @@
 """Convert the authors' QSD-Transformer / SDT-V2 checkpoints into mmqsd checkpoints.
 
 Key layouts: the authors' released checkpoints (bollossom/QSD-Transformer,
-BICLab/Spike-Driven-Transformer-V2); module names: :mod:`mmqsd.layers.qsd_blocks`.  A key is renamed in three
-table-driven steps -- module prefix (:data:`MODULES`), sub-module
+BICLab/Spike-Driven-Transformer-V2); module names: :mod:`mmqsd.layers.qsd_blocks`.
+A key is renamed in three table-driven steps -- module prefix (:data:`MODULES`), sub-module
 (:data:`SUBMODULES`), leaf (:data:`LEAVES`) -- and the same tables give the
 inverse (:func:`authors_key`), which the tests use to write synthetic
 checkpoints in the authors' layout.

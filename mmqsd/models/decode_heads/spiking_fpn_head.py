@@ -20,7 +20,8 @@ Deliberate differences from the authors' ``QFPNHead`` (their released segmentati
 * one neuron class throughout: IE-LIF configured like the backbone's
   (``levels``, ``neuron_cfg``), which with the defaults (gain 1, 4 levels)
   computes the authors' ``MultiSpike_norm(4)``, round(clip(x, 0, 4)) / 4;
-* a unit is the neck's ``SpikingConv`` + BN (:func:`~mmqsd.layers.spiking_conv_norm`), so its conv has a bias, redundant before BN (it folds
+* a unit is the neck's ``SpikingConv`` + BN
+  (:func:`~mmqsd.layers.spiking_conv_norm`), so its conv has a bias, redundant before BN (it folds
   away with it); theirs has none;
 * scale-head convs are LSQ-quantised (``weight_bits``, default 4, the paper's
   "4-1" label for the whole segmentor) and ``conv_seg`` has its own

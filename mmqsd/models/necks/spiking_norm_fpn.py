@@ -15,8 +15,6 @@ Everything else (top-down nearest upsampling of real values, IE-LIF, LSQ
 bits, level selection) is :class:`SpikingFPN`'s.  Each BN folds into its conv
 (:func:`mmqsd.deploy.fuse_norms`).
 """
-from typing import Optional
-
 from mmcv.cnn import build_norm_layer
 
 from ...layers import SpikingConvNorm
