@@ -114,19 +114,24 @@ def verify_onnx(model: nn.Module, path: str, inputs: Dict[str, torch.Tensor],
     outputs; ``same_top1``: identical argmax over classes (classifier logits, segmentor
     maps per pixel; None for detector features); ``max_rel_err_fp32``: the same error
     against the fp32 multi-bit model, which tells a count flipped by float rounding in
-    the real-valued part of either runtime from a real difference (docs/deployment.md).
+    the real-valued part of either runtime from a real difference (docs/deployment.md);
+    ``spike_counts``: the distinct spike counts the reference's neurons emitted (several
+    levels show that the check exercised the neurons).
     """
     from .integer_inference import to_integer_inference
     from .onnx_export import WRAPPERS, task_of
-    from .spike_driven import max_relative_error
+    from .spike_driven import SpikeValueRecorder, max_relative_error
     session = OnnxModel(path, threads)
     task = task_of(model)
     fp32 = WRAPPERS[task](model.eval()).eval()
     reference = WRAPPERS[task](to_integer_inference(model)).eval() \
         if session.form != 'float' else fp32
     per_input = {}
+    recorder = SpikeValueRecorder(reference)
     for name, x in inputs.items():
-        expected, got = _outputs(reference(x)), _outputs(session(x))
+        with recorder:
+            expected = _outputs(reference(x))
+        got = _outputs(session(x))
         same = None if task == 'detector' else \
             bool(torch.equal(expected[0].argmax(1), got[0].argmax(1)))
         per_input[name] = dict(max_rel_err=max_relative_error(expected, got), same_top1=same,
@@ -135,4 +140,4 @@ def verify_onnx(model: nn.Module, path: str, inputs: Dict[str, torch.Tensor],
     return dict(max_rel_err=max(r['max_rel_err'] for r in per_input.values()),
                 same_top1=None if None in same else all(same),
                 max_rel_err_fp32=max(r['max_rel_err_fp32'] for r in per_input.values()),
-                per_input=per_input, **onnx_versions())
+                spike_counts=sorted(recorder.values), per_input=per_input, **onnx_versions())
