@@ -27,9 +27,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ..layers import merge_heads, split_heads
 from ..layers.multistep import fold_batch
 from .integer_inference import to_integer_inference
-from ..layers import merge_heads, split_heads
 from .modules import FloatSynapse, IELIFCounts, Int8Synapse, SpikeProducts
 from .onnx_ops import (ConvIntegerOp, CountMatMulOp, IELIFOp, MatMulIntegerOp, check_counts,
                        shifted_weight)
@@ -246,13 +246,17 @@ def export_onnx(model: nn.Module, path: str, form: str = 'integer',
     uint8 spike counts x int8 weights as ``ConvInteger`` / ``MatMulInteger`` (int32
     sums), scales and biases as float ``Mul`` / ``Add``, IE-LIF as ``Clip``/``Floor``/
     ``Cast``; real-valued inputs (pixels, BN outputs) stay float ``Conv``.
-    ``form='float'``: the fp32 multi-bit model as it is.  The batch axis is dynamic,
-    ``H, W`` are fixed to ``input_shape``.
+    ``form='float'``: the fp32 multi-bit model as it is.  The input shape
+    ``(B, 3, H, W)`` (normalised images) is fixed in the file; runners feed any number
+    of images in chunks of ``B`` (:class:`~mmqsd.deploy.onnx_runtime.OnnxModel`).
 
     Returns ``dict(path, form, task, input_name='inputs', input_shape, output_names,
     opset, num_integer_ops)``.  Raises :class:`ExportError` for a module without an
-    exact integer form or a float product on counts (see :func:`audit_integer_graph`).
+    exact integer form or a float product on counts (see :func:`audit_integer_graph`),
+    ``ImportError`` with the install command if onnx / onnxruntime are missing.
     """
+    from .onnx_runtime import require_onnxruntime
+    require_onnxruntime()
     import onnx
     if form not in FORMS:
         raise ValueError(f'unknown ONNX form {form!r}; choose one of {FORMS}')

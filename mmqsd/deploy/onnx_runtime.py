@@ -6,6 +6,7 @@ config feeds it and runs any number of images in chunks of ``B``.
 :func:`verify_onnx` compares a file with mmqsd's PyTorch integer form
 (:func:`~mmqsd.deploy.to_integer_inference`) on the same inputs.
 """
+import importlib
 from typing import Dict, List, Optional, Sequence
 
 import numpy as np
@@ -16,9 +17,11 @@ INSTALL_HINT = 'pip install -e .[deploy]  (or: make install)'
 
 
 def require_onnxruntime(as_exit: bool = False):
-    """``import onnxruntime``, or ``ImportError`` saying how to install it (``SystemExit``
-    with the same message if ``as_exit``: command-line tools)."""
+    """Import ``onnx`` and ``onnxruntime`` (the ``[deploy]`` extra) and return
+    ``onnxruntime``; if either is missing raise ``ImportError`` saying how to install
+    them (``SystemExit`` with the same message if ``as_exit``: command-line tools)."""
     try:
+        importlib.import_module('onnx')
         import onnxruntime
     except ImportError as error:
         message = f'ONNX deployment needs onnx and onnxruntime: {INSTALL_HINT}'

@@ -144,12 +144,15 @@ def test_foreign_file_input_name_is_refused(tmp_path):
         OnnxModel(str(tmp_path / 'foreign.onnx')).check()
 
 
-def test_missing_onnxruntime_names_the_install_command(monkeypatch, digits):
-    monkeypatch.setitem(sys.modules, 'onnxruntime', None)
+@pytest.mark.parametrize('package', ['onnx', 'onnxruntime'])
+def test_missing_onnxruntime_names_the_install_command(package, monkeypatch, digits):
+    monkeypatch.setitem(sys.modules, package, None)
     with pytest.raises(ImportError, match=r'pip install -e \.\[deploy\]'):
         require_onnxruntime()
     with pytest.raises(SystemExit, match=r'pip install -e \.\[deploy\]'):
         load_tool('test_onnx').main([digits[1], digits[2]])
+    with pytest.raises(ImportError, match=r'pip install -e \.\[deploy\]'):
+        export_onnx(digits[0], 'unused.onnx')
 
 
 def test_command_line_tools(digits, tmp_path, capsys):
