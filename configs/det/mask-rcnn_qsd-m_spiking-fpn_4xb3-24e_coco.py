@@ -1,7 +1,8 @@
 # QSD-Transformer M: as the T config, with the wider backbone (Table 9, 3.9M / 480 dims).
 _base_ = ['./mask-rcnn_qsd-t_spiking-fpn_4xb3-24e_coco.py']
 
-pretrained = 'data/checkpoints/qsd_m_in1k.pth'  # written by configs/cls/qsd_m_in1k.py
+# written by configs/cls/qsd-m_8xb196-lamb-300e_in1k.py
+pretrained = 'data/checkpoints/qsd_m_in1k.pth'
 model = dict(
     backbone=dict(
         arch='M',

@@ -9,7 +9,7 @@ _base_ = [
     'mmdet::_base_/default_runtime.py',
 ]
 
-# The ImageNet checkpoint written by configs/cls/qsd_t_in1k.py (an mmpretrain
+# The ImageNet checkpoint written by configs/cls/qsd-t_8xb196-lamb-300e_in1k.py (an mmpretrain
 # classifier: its backbone keys start with `backbone.`).  Authors' checkpoints
 # must be converted first (tools/model_converters); see docs/detection.md.
 pretrained = 'data/checkpoints/qsd_t_in1k.pth'

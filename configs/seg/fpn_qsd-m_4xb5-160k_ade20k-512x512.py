@@ -4,7 +4,8 @@
 _base_ = ['./fpn_qsd-t_4xb5-160k_ade20k-512x512.py']
 
 channels = 256
-pretrained = 'data/checkpoints/qsd_m_in1k.pth'  # written by configs/cls/qsd_m_in1k.py
+# written by configs/cls/qsd-m_8xb196-lamb-300e_in1k.py
+pretrained = 'data/checkpoints/qsd_m_in1k.pth'
 model = dict(
     backbone=dict(
         arch='M',

@@ -16,7 +16,7 @@ _base_ = [
 
 crop_size = (512, 512)
 data_preprocessor = dict(size=crop_size)
-# The ImageNet checkpoint written by configs/cls/qsd_t_in1k.py (an mmpretrain
+# The ImageNet checkpoint written by configs/cls/qsd-t_8xb196-lamb-300e_in1k.py (an mmpretrain
 # classifier: its backbone keys start with `backbone.`).  Authors' checkpoints
 # must be converted first (tools/model_converters); see docs/segmentation.md.
 pretrained = 'data/checkpoints/qsd_t_in1k.pth'

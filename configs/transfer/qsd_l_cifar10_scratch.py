@@ -1,4 +1,2 @@
-# QSD-Transformer L trained from scratch on CIFAR-10 (as qsd_t_cifar10_scratch.py, wider).
-_base_ = ['./qsd_t_cifar10_scratch.py']
-
-model = dict(backbone=dict(arch='L'), head=dict(in_channels=640))
+# Short alias of qsd-l_1xb256-lamb-100e_cifar10-128px.py.
+_base_ = ['./qsd-l_1xb256-lamb-100e_cifar10-128px.py']

@@ -97,8 +97,13 @@ class FiringRateMonitor:
 
 @torch.no_grad()
 def measure_firing_rates(model: nn.Module, inputs, forward=None) -> 'OrderedDict[str, dict]':
-    """Run ``forward(model, inputs)`` once and return :meth:`FiringRateMonitor.layer_stats`."""
+    """Run ``forward(model, batch)`` on one batch (a tensor) or on every batch of an iterable
+    (e.g. :func:`mmqsd.analysis.inputs.analysis_batches`, which shows progress); return
+    :meth:`FiringRateMonitor.layer_stats` over all of them (each neuron step weighs the same).
+    """
     forward = forward or (lambda m, x: m(x))
+    batches = [inputs] if isinstance(inputs, torch.Tensor) else inputs
     with FiringRateMonitor(model) as monitor:
-        forward(model, inputs)
+        for batch in batches:
+            forward(model, batch)
     return monitor.layer_stats()

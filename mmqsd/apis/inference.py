@@ -6,6 +6,8 @@ from mmengine.config import Config
 from mmengine.registry import MODELS, init_default_scope
 from mmengine.runner import load_checkpoint
 
+from ..utils.checkpoint_file import check_checkpoint_file
+
 
 def load_config(config: Union[str, Config], cfg_options: Optional[dict] = None) -> Config:
     """Read a config file (or copy a Config) and merge ``cfg_options``."""
@@ -35,7 +37,15 @@ def init_model(config: Union[str, Config], checkpoint: Optional[str] = None,
     Without a checkpoint the model keeps the weights it was constructed with
     (``init_cfg`` such as ``Pretrained`` is not applied: tools analyse the
     architecture, training runs apply it).
+
+    Raises:
+        CheckpointFileError: a local checkpoint file that is missing, empty,
+            not a ``torch.save`` file, truncated, damaged or whose
+            ``-<sha256 prefix>.pth`` name does not match its content
+            (:mod:`mmqsd.utils.checkpoint_file`).
     """
+    if checkpoint is not None:
+        check_checkpoint_file(checkpoint)  # before the (slower) model build
     model = build_model_from_config(config, cfg_options)
     if checkpoint is not None:
         load_checkpoint(model, checkpoint, map_location='cpu', strict=True)

@@ -32,6 +32,7 @@ from mmpretrain.datasets import BaseDataset
 from mmpretrain.datasets.categories import CIFAR10_CATEGORIES
 
 from ..registry import DATASETS
+from ..utils.progress import track
 from .event_frames import check_num_frames, load_polarity_frames
 
 SPLITS = ('train', 'test', 'all')
@@ -128,7 +129,7 @@ def convert_to_frame_archive(src_root: str, out_root: str, num_frames: int = 10)
     check_num_frames(num_frames)
     dataset = CIFAR10DVS(data_root=src_root, split='all', lazy_init=True)
     dataset.full_init()
-    for index in range(len(dataset)):
+    for index in track(range(len(dataset)), 'CIFAR10-DVS: recordings to frames'):
         path = dataset.get_data_info(index)['img_path']
         name = osp.basename(osp.dirname(path))
         stem = osp.splitext(osp.basename(path))[0]

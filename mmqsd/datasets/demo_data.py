@@ -23,6 +23,8 @@ from typing import Callable, Dict
 
 import numpy as np
 
+from ..utils.progress import track
+
 META_FILE = 'meta.json'
 
 
@@ -113,7 +115,8 @@ def make_digits(out_dir: str, val_ratio: float = 0.2, seed: int = 0, size: int =
         digits = load_digits()
         labels = digits.target
         is_val = stratified_split(labels, val_ratio, seed)
-        for index, (image, label) in enumerate(zip(digits.images, labels)):
+        for index, (image, label) in track(enumerate(zip(digits.images, labels)),
+                                           'digits demo: images', total=len(labels)):
             folder = osp.join(root, 'val' if is_val[index] else 'train', str(label))
             os.makedirs(folder, exist_ok=True)
             gray = np.clip(image * (255.0 / 16.0), 0, 255).astype(np.uint8)

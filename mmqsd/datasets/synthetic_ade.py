@@ -38,6 +38,7 @@ import numpy as np
 from mmseg.datasets import ADE20KDataset
 
 from ..registry import DATASETS
+from ..utils.progress import track
 from .demo_data import GENERATORS, write_dataset
 from .synthetic_coco import CLASSES as SHAPES
 from .synthetic_coco import background, colour, place_boxes, shape_polygon, shape_scene_params
@@ -123,7 +124,7 @@ def write_split(root: str, folder: str, prefix: str, num_images: int,
     os.makedirs(img_dir)
     os.makedirs(ann_dir)
     pixels = np.zeros(len(CLASSES) + 1, dtype=np.int64)
-    for index in range(1, num_images + 1):
+    for index in track(range(1, num_images + 1), f'ade demo: {prefix} images'):
         image, label = render_scene(rng, **render_args)
         name = f'ADE_{prefix}_{index:08d}'
         Image.fromarray(image).save(osp.join(img_dir, name + '.jpg'), quality=95)

@@ -21,6 +21,7 @@ from typing import List, Optional, Tuple
 
 import numpy as np
 
+from ..utils.progress import track
 from .demo_data import GENERATORS, write_dataset
 
 CLASSES = ('rectangle', 'ellipse', 'triangle')
@@ -125,7 +126,7 @@ def write_split(root: str, split: str, num_images: int, rng: np.random.Generator
 
     os.makedirs(osp.join(root, split))
     images, annotations = [], []
-    for image_id in range(num_images):
+    for image_id in track(range(num_images), f'coco demo: {split} images'):
         image, objects = render_image(rng, **render_args)
         name = f'{image_id:06d}.png'
         Image.fromarray(image).save(osp.join(root, split, name))

@@ -23,6 +23,7 @@ import os.path as osp
 import numpy as np
 from mmpretrain.datasets.categories import CIFAR10_CATEGORIES
 
+from ..utils.progress import track
 from .aedat import DVS128_SIZE, encode_dvs128
 from .cifar10_dvs import convert_to_frame_archive, train_test_split
 from .demo_data import GENERATORS, write_dataset
@@ -83,12 +84,14 @@ def make_synthetic_cifar10dvs(out_dir: str, per_class: int = 10, num_events: int
 
     def write(root: str) -> dict:
         rng = np.random.default_rng(seed)
-        for label, name in enumerate(CIFAR10_CATEGORIES):
+        for name in CIFAR10_CATEGORIES:
             os.makedirs(osp.join(root, name))
-            for i in range(per_class):
-                n = int(rng.integers(num_events // 2, num_events * 3 // 2))
-                path = osp.join(root, name, f'cifar10_{name}_{i}.aedat')
-                write_recording(path, *synthetic_events(label, n, rng))
+        recordings = [(label, name, i) for label, name in enumerate(CIFAR10_CATEGORIES)
+                      for i in range(per_class)]
+        for label, name, i in track(recordings, 'cifar10dvs demo: recordings'):
+            n = int(rng.integers(num_events // 2, num_events * 3 // 2))
+            path = osp.join(root, name, f'cifar10_{name}_{i}.aedat')
+            write_recording(path, *synthetic_events(label, n, rng))
         if frames:
             archive = osp.join(root, f'frames_number_{frames}_split_by_number')
             convert_to_frame_archive(root, archive, frames)

@@ -1,4 +1,4 @@
-"""Compatibility fixes for mmengine 0.10.7 on recent torch, applied on ``import mmqsd``.
+"""Compatibility fixes for the OpenMMLab 2.x stack on recent torch, applied on ``import mmqsd``.
 
 1. ``torch.load`` defaults to ``weights_only=True`` since torch 2.6, and
    mmengine 0.10.7 calls it without the argument.  Model weights still load,
@@ -15,6 +15,14 @@
    then fails on.  :func:`atomic_save_checkpoint` wraps it: local files are
    written to a hidden temporary file next to the target and moved into place
    with :func:`os.replace`; other back ends (pavi, petrel, ...) are untouched.
+3. mmseg 1.2.2's ``SegLocalVisualizer`` draws class names with
+   ``cv2.rectangle`` on ``np.zeros_like(image)``, which keeps the memory
+   layout of ``image``; OpenCV (every release that supports numpy 2, 5.x
+   included) cannot draw in place on a non-contiguous array ("Layout of the
+   output array img is incompatible with cv::Mat").  mmseg's own
+   ``browse_dataset`` passes such an image (a channel-flipped view of the
+   CHW tensor; open upstream as mmsegmentation issue #3405).
+   :func:`contiguous_seg_drawing` hands the drawing a contiguous copy.
 """
 import functools
 import os
@@ -50,23 +58,46 @@ def history_buffer_getattr(obj, name: str):
         'mmqsd only allows the HistoryBuffer statistics methods')
 
 
+#: numpy dtype kinds whose values are plain data: bool, signed and unsigned integers,
+#: floats, complex numbers, unicode and byte strings.  Object arrays (kind ``'O'``) are
+#: left out on purpose: they pickle arbitrary Python objects.
+PLAIN_DATA_DTYPE_KINDS = 'biufcUS'
+
+
+def numpy_data_dtype_classes() -> list:
+    """The dtype classes (numpy >= 2: ``numpy.dtypes.Float32DType`` ...) of every plain-data
+    numpy scalar type, see :data:`PLAIN_DATA_DTYPE_KINDS`.
+
+    Under numpy 2 a pickled ``dtype`` names its class, so each class a checkpoint
+    can hold must be on the allow-list: metrics return ``np.float32`` (mmseg's
+    mIoU over float32 areas), ``np.float64``, ``np.int64`` or ``np.bool_`` values
+    that mmengine stores as they are (``best_score`` of ``save_best``, the
+    message hub's runtime information and history buffers).
+    """
+    scalar_types = {t for t in np.sctypeDict.values()
+                    if np.dtype(t).kind in PLAIN_DATA_DTYPE_KINDS}
+    return sorted({type(np.dtype(t)) for t in scalar_types}, key=lambda c: c.__name__)
+
+
 def checkpoint_safe_globals() -> list:
     """The globals an mmengine training checkpoint pickles besides tensors.
 
-    The message hub's ``HistoryBuffer`` stores float64/int64 numpy arrays
+    The message hub's ``HistoryBuffer`` and the runtime information (e.g. the
+    ``best_score`` a ``save_best`` checkpoint hook records) hold numpy arrays
     (pickled as ``_reconstruct(ndarray, ...)`` plus a ``dtype`` whose class is
-    checked too), numpy scalars (``scalar``) and its statistics methods
+    checked too) and numpy scalars (``scalar``) of any plain-data type
+    (:func:`numpy_data_dtype_classes`), and the buffers' statistics methods
     (``getattr``, allowed only through :func:`history_buffer_getattr`).
     Checkpoints written under numpy 1.x name ``numpy.core.multiarray``, so
-    those aliases are allowed as well.
+    those aliases are allowed as well.  Object arrays, functions and any other
+    class stay refused.
     """
     multiarray = np._core.multiarray
     numpy_funcs = [(func, f'{module}.{func.__name__}')
                    for func in (multiarray._reconstruct, multiarray.scalar)
                    for module in ('numpy._core.multiarray', 'numpy.core.multiarray')]
-    dtype_classes = [type(np.dtype(t)) for t in (np.float64, np.int64)]
     return [HistoryBuffer, (history_buffer_getattr, 'builtins.getattr'), np.ndarray, np.dtype,
-            *numpy_funcs, *dtype_classes]
+            *numpy_funcs, *numpy_data_dtype_classes()]
 
 
 def allow_mmengine_checkpoints() -> None:
@@ -111,7 +142,23 @@ def make_checkpoint_saving_atomic() -> None:
         module.save_checkpoint = wrapped
 
 
+def contiguous_seg_drawing() -> None:
+    """Make ``SegLocalVisualizer._draw_sem_seg`` draw on a contiguous copy of its image."""
+    from mmseg.visualization import SegLocalVisualizer
+    draw = SegLocalVisualizer._draw_sem_seg
+    if getattr(draw, 'mmqsd_contiguous', False):
+        return
+
+    @functools.wraps(draw)
+    def wrapper(self, image, *args, **kwargs):
+        return draw(self, np.ascontiguousarray(image), *args, **kwargs)
+
+    wrapper.mmqsd_contiguous = True
+    SegLocalVisualizer._draw_sem_seg = wrapper
+
+
 def apply() -> None:
     """Apply every fix in this module (idempotent)."""
     allow_mmengine_checkpoints()
     make_checkpoint_saving_atomic()
+    contiguous_seg_drawing()

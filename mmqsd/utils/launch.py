@@ -3,7 +3,8 @@
 They turn command-line arguments into an mmengine config and catch, before
 the Runner starts, the set-ups that would otherwise fail deep inside it with
 an unhelpful traceback: a missing data set, ``--amp`` or ``sync_bn`` without
-a GPU, and distributed runs on CPU.
+a GPU, distributed runs on CPU, and the config faults of
+:mod:`mmqsd.utils.config_checks` (docs/troubleshooting.md).
 
 CPU distributed runs: mmengine 0.10.7's ``init_dist`` calls
 ``torch.cuda.set_device`` unconditionally and the default DDP wrapper passes
@@ -24,6 +25,7 @@ from mmengine.runner import Runner
 from torch.nn.parallel import DistributedDataParallel
 
 from ..datasets.demo_data import GENERATORS
+from .config_checks import check_config, check_sync_bn
 
 LAUNCHERS = ('none', 'pytorch', 'slurm', 'mpi')
 DATALOADERS = ('train_dataloader', 'val_dataloader', 'test_dataloader')
@@ -121,10 +123,7 @@ def prepare_distributed(cfg: Config) -> None:
     if backend != 'gloo':
         raise SystemExit(f'error: dist backend {backend!r} needs GPUs; on CPU add '
                          '--cfg-options env_cfg.dist_cfg.backend=gloo')
-    if cfg.get('sync_bn'):
-        raise SystemExit(f"error: sync_bn={cfg.sync_bn!r} needs GPUs: SyncBatchNorm only "
-                         'synchronises CUDA/XPU tensors and raises on CPU during training; '
-                         'remove sync_bn (e.g. --cfg-options sync_bn=None) for CPU runs')
+    check_sync_bn(cfg)
     wrapper = cfg.get('model_wrapper_cfg') or dict(
         type='MMDistributedDataParallel', broadcast_buffers=False,
         find_unused_parameters=cfg.get('find_unused_parameters', False))
@@ -150,7 +149,9 @@ def finish_distributed() -> None:
 
 
 def build_runner(cfg: Config, loaders=DATALOADERS) -> Runner:
-    """Check the data sets the run will read, set up distribution, build the Runner."""
+    """Check the config (:func:`~mmqsd.utils.config_checks.check_config`) and the data
+    sets the run will read, set up distribution, build the Runner."""
+    check_config(cfg)
     check_data_roots(cfg, loaders)
     prepare_distributed(cfg)
     return RUNNERS.build(cfg) if 'runner_type' in cfg else Runner.from_cfg(cfg)

@@ -19,11 +19,16 @@ class ConvThenFC(torch.nn.Module):
         return self.fc(y.map(lambda s: s.flatten(-3)) if hasattr(y, 'map') else y.flatten(-3))
 
 
-def test_hand_computed_flops_sops_energy():
+def identity_stem_model() -> ConvThenFC:
     model = ConvThenFC()
     with torch.no_grad():
         model.stem.weight.zero_()
         model.stem.weight[:, :, 1, 1] = 1.0  # identity on both channels
+    return model
+
+
+def test_hand_computed_flops_sops_energy():
+    model = identity_stem_model()
     x = torch.full((1, 1, 1, 4, 4), 2.2)  # -> 2 spikes per neuron and step
     result = count_energy(model, x)
     stem, fc = result['layers']['stem'], result['layers']['fc']
@@ -37,6 +42,41 @@ def test_hand_computed_flops_sops_energy():
     assert bit_discount(2) == 1 / 32 and bit_discount(3) == 1 / 16 and bit_discount(8) == 0.25
     no_discount = summarize_energy(result['layers'], use_bit_discount=False)
     assert no_discount['energy_mj'] == pytest.approx((4.6 * 288 + 0.9 * 192) * 1e-9)
+
+
+def assert_rate_identity(result) -> int:
+    """Per layer: rate x dense ops = SOPs, exactly; MAC layers have no rate.  Returns the
+    number of spike-input layers."""
+    spike_rows = 0
+    for name, row in result['layers'].items():
+        if row['spike_input']:
+            assert row['fr'] * (row['flops'] - row['macs']) == row['sops'], name
+            assert row['rate'] == row['fr'] / row['virtual_steps']
+            spike_rows += 1
+        else:
+            assert row['fr'] is None and row['sops'] == 0 and row['macs'] == row['flops'], name
+    return spike_rows
+
+
+def test_batches_are_averaged_over_all_images():
+    """Batch 1 fires 2 spikes per neuron, batch 2 none: every rate is the mean over both
+    (the energy tool used to take per-layer rates from the first batch only)."""
+    model = identity_stem_model()
+    busy, silent = torch.full((3, 1, 4, 4), 2.2), torch.zeros(1, 1, 4, 4)  # (B, C, H, W)
+    add_time_axis = lambda m, x: m(x[None])  # noqa: E731  the model takes (T=1, B, C, H, W)
+    result = count_energy(model, [busy, silent], add_time_axis)
+    assert result['num_images'] == 4
+    fc = result['layers']['fc']
+    assert fc['fr'] == pytest.approx(2.0 * 3 / 4)  # not 2.0 (the first batch's)
+    assert fc['sops'] == pytest.approx(96 * 1.5) and fc['flops'] == 96
+    assert result['firing_rates']['neuron']['spikes_per_step'] == pytest.approx(1.5)
+    assert assert_rate_identity(result) == 1
+    # the same images in one batch give the same numbers
+    together = count_energy(model, torch.cat([busy, silent]), add_time_axis)
+    for key in ('energy_mj', 'total_sops', 'total_flops'):
+        assert together[key] == pytest.approx(result[key])
+    with pytest.raises(ValueError, match='no input batch'):
+        count_energy(model, [])
 
 
 def test_attention_products_are_counted_with_gating_rates():

@@ -9,12 +9,18 @@ from mmengine.config import Config
 from mmqsd.analysis import model_size
 from mmqsd.apis import build_model_from_config
 
+
+def is_teacher_or_distiller(name: str) -> bool:
+    """An ANN teacher (``..._ann-qsd-t_...``) or FGD distiller (``..._fgd_...``) config name."""
+    return '_ann-' in name or '_fgd_' in name
+
+
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 DET_DIR = osp.join(ROOT, 'configs', 'det')
-# QSD models only: the ANN teachers and FGD distillers (ann_*, *_fgd) are built by
-# tests/test_configs/test_configs.py, which also handles the teacher checkpoint.
+# QSD models only: the ANN teachers and FGD distillers (``*_ann-qsd-*``, ``*_fgd_*``) are
+# built by tests/test_configs/test_configs.py, which also handles the teacher checkpoint.
 DET_CONFIGS = sorted(osp.basename(p) for p in glob.glob(osp.join(DET_DIR, '*.py'))
-                     if not osp.basename(p).startswith('ann_') and not p.endswith('_fgd.py'))
+                     if not is_teacher_or_distiller(osp.basename(p)))
 COCO = {'T': 'mask-rcnn_qsd-t_spiking-fpn_4xb3-24e_coco.py',
         'M': 'mask-rcnn_qsd-m_spiking-fpn_4xb3-24e_coco.py'}
 ALIASES = {'qsd_t_maskrcnn.py': COCO['T'], 'qsd_m_maskrcnn.py': COCO['M']}

@@ -10,12 +10,18 @@ from mmqsd.analysis import model_size
 from mmqsd.apis import build_model_from_config
 from mmqsd.layers import IELIF, QuantConv2d
 
+
+def is_teacher_or_distiller(name: str) -> bool:
+    """An ANN teacher (``..._ann-qsd-t_...``) or FGD distiller (``..._fgd_...``) config name."""
+    return '_ann-' in name or '_fgd_' in name
+
+
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 SEG_DIR = osp.join(ROOT, 'configs', 'seg')
-# QSD models only: the ANN teachers and FGD distillers (ann_*, *_fgd) are built by
-# tests/test_configs/test_configs.py, which also handles the teacher checkpoint.
+# QSD models only: the ANN teachers and FGD distillers (``*_ann-qsd-*``, ``*_fgd_*``) are
+# built by tests/test_configs/test_configs.py, which also handles the teacher checkpoint.
 SEG_CONFIGS = sorted(osp.basename(p) for p in glob.glob(osp.join(SEG_DIR, '*.py'))
-                     if not osp.basename(p).startswith('ann_') and not p.endswith('_fgd.py'))
+                     if not is_teacher_or_distiller(osp.basename(p)))
 ADE = {'T': 'fpn_qsd-t_4xb5-160k_ade20k-512x512.py', 'M': 'fpn_qsd-m_4xb5-160k_ade20k-512x512.py'}
 ALIASES = {'qsd_t_fpn_ade20k.py': ADE['T'], 'qsd_m_fpn_ade20k.py': ADE['M']}
 DEMO = 'qsd_t_fpn_demo.py'

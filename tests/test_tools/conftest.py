@@ -22,7 +22,8 @@ train_dataloader = dict(**loader, dataset=dict(data_root={root!r}, indices=32))
 val_dataloader = dict(**loader, dataset=dict(data_root={root!r}, indices=16))
 test_dataloader = val_dataloader
 train_cfg = dict(max_epochs=1, val_interval=1)
-default_hooks = dict(logger=dict(interval=1), checkpoint=dict(interval=1))
+default_hooks = dict(logger=dict(interval=1),
+                     checkpoint=dict(interval=1, save_best='accuracy/top1'))
 """
 
 

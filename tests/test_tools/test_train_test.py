@@ -1,4 +1,5 @@
 """End to end: tools/train.py, tools/test.py on its checkpoint, then --resume."""
+import os
 import os.path as osp
 import re
 
@@ -55,3 +56,17 @@ def test_training_checkpoint_needs_the_compat_fix(trained, run_tool):
     proc = run_tool('-c', f'import torch; torch.load({ckpt!r})', check=False)
     assert proc.returncode != 0 and 'Weights only load failed' in proc.stderr
     assert 'message_hub' in torch.load(ckpt)  # this process imported mmqsd
+
+
+def test_every_checkpoint_of_a_save_best_run_loads(trained, load_checkpoints_fresh):
+    """save_best records best_score (a metric value) in every later checkpoint."""
+    work_dir, _ = trained
+    assert len(load_checkpoints_fresh(work_dir, 'best_accuracy_top1_epoch_*.pth')) == 1
+    load_checkpoints_fresh(work_dir)
+
+
+def test_test_on_the_best_checkpoint(trained, tiny_config, tmp_path, run_tool):
+    best, = [p for p in os.listdir(trained[0]) if p.startswith('best_')]
+    proc = run_tool('tools/test.py', tiny_config, osp.join(trained[0], best),
+                    '--work-dir', str(tmp_path))
+    assert re.fullmatch(r'accuracy/top1: \d+\.\d\d', proc.stdout.strip().splitlines()[-1])

@@ -54,6 +54,54 @@ def test_other_pickled_code_is_still_rejected(tmp_path, payload):
         torch.load(path, weights_only=True)
 
 
+# Every plain-data numpy type a metric, the message hub or a hook can leave in a checkpoint.
+NUMPY_DATA_TYPES = [np.bool_, np.int8, np.int16, np.int32, np.int64, np.uint8, np.uint16,
+                    np.uint32, np.uint64, np.float16, np.float32, np.float64, np.longdouble,
+                    np.complex64, np.complex128, np.str_, np.bytes_]
+
+
+@pytest.mark.parametrize('scalar_type', NUMPY_DATA_TYPES, ids=lambda t: t.__name__)
+def test_every_numpy_data_scalar_and_array_loads(tmp_path, scalar_type):
+    """save_best writes e.g. ``best_score = np.float32(...)`` (mmseg's mIoU): it must load."""
+    value = scalar_type(1) if scalar_type not in (np.str_, np.bytes_) else scalar_type('mIoU')
+    array = np.array([value, value])
+    ckpt = dict(meta=dict(), message_hub=dict(runtime_info=dict(best_score=value, rows=array)))
+    loaded = torch.load(_save(ckpt, tmp_path / 'best.pth'), weights_only=True)
+    info = loaded['message_hub']['runtime_info']
+    assert type(info['best_score']) is scalar_type and info['best_score'] == value
+    assert info['rows'].dtype == array.dtype and np.array_equal(info['rows'], array)
+
+
+def test_issue_reproducer_float32_best_score(tmp_path):
+    loaded = torch.load(_save({'best_score': np.float32(8.1)}, tmp_path / 'p.pth'))
+    assert loaded['best_score'] == np.float32(8.1)
+
+
+class _Arbitrary:
+    """A class no allow-list names."""
+
+    def __init__(self):
+        self.x = 1
+
+
+@pytest.mark.parametrize('payload', [
+    np.array([os.getcwd, 1], dtype=object),  # object arrays pickle arbitrary objects
+    np.array(['a', None], dtype=object),
+    os.getcwd,                               # a pickled function
+    _Arbitrary(),                            # an arbitrary class
+], ids=['object-array-function', 'object-array', 'function', 'class'])
+def test_non_data_objects_are_refused(tmp_path, payload):
+    path = _save({'x': payload}, tmp_path / 'bad.pth')
+    with pytest.raises(pickle.UnpicklingError):
+        torch.load(path, weights_only=True)
+
+
+def test_object_dtype_is_not_allowed():
+    allowed = torch.serialization.get_safe_globals()
+    assert type(np.dtype(object)) not in allowed
+    assert {type(np.dtype(t)) for t in NUMPY_DATA_TYPES} <= set(allowed)
+
+
 def test_only_the_listed_globals_are_added():
     added = torch.serialization.get_safe_globals()
     for item in compat.checkpoint_safe_globals():

@@ -126,3 +126,15 @@ def test_bf16_switches_the_plain_wrapper_and_refuses_others():
     cfg = Config(dict(optim_wrapper=dict(type='AmpOptimWrapper', optimizer=dict(type='SGD'))))
     with pytest.raises(SystemExit, match='--bf16 replaces the plain OptimWrapper'):
         launch.enable_bf16(cfg)
+
+
+@requires_no_cuda
+def test_prepare_distributed_refuses_sync_bn_norms_before_init(single_process_env):
+    """SyncBN in the model (not only the ``sync_bn`` key) is refused before gloo starts."""
+    norm = dict(type='SyncBN', requires_grad=True)
+    cfg = _dist_cfg(model=dict(type='EncoderDecoder', neck=dict(norm_cfg=norm),
+                               decode_head=dict(norm_cfg=norm)))
+    with pytest.raises(SystemExit, match=r"model\.neck\.norm_cfg\.type, model\.decode_head\."
+                       r"norm_cfg\.type = SyncBN needs GPUs.*norm_cfg=dict\(type='BN'\)"):
+        launch.prepare_distributed(cfg)
+    assert not dist.is_initialized()

@@ -14,16 +14,20 @@ import torch
 from mmengine.config import DictAction
 
 from mmqsd.analysis.attention_dist import AttentionRecorder
-from mmqsd.analysis.inputs import analysis_batches, tensor_forward
+from mmqsd.analysis.inputs import analysis_batches, model_forward, warn_untrained
 from mmqsd.analysis.plots import plot_distributions
 from mmqsd.apis import init_model
+from mmqsd.utils.checkpoint_file import exit_on_bad_checkpoint
 
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('config')
-    parser.add_argument('checkpoint', nargs='?')
+    parser.add_argument('checkpoint', nargs='?',
+                        help='trained weights (without: random weights, and a warning)')
     parser.add_argument('--data', type=int, metavar='N', help='use N images of the val set')
+    parser.add_argument('--batch-size', type=int, default=2,
+                        help='images per forward (default 2)')
     parser.add_argument('--input-size', type=int, nargs='+', default=[224])
     parser.add_argument('--layers', nargs='+',
                         help='attention branches to plot (substring match); default: the q '
@@ -36,28 +40,37 @@ def parse_args(argv=None):
 
 def main(argv=None):
     args = parse_args(argv)
+    exit_on_bad_checkpoint(args.checkpoint)
+    warning = warn_untrained(args.checkpoint)
     model = init_model(args.config, args.checkpoint, cfg_options=args.cfg_options)
-    batches = analysis_batches(model, args.data, args.input_size, batch_size=2)
     recorder = AttentionRecorder(model)
     if not recorder.branches:
         raise SystemExit('this model has no Q-SDSA attention (no QKVBranch modules)')
+    batches = analysis_batches(model, args.data, args.input_size, args.batch_size,
+                               'attention distributions')
     with torch.no_grad(), recorder:
-        for inputs in batches:
-            tensor_forward(model, inputs)
+        for batch in batches:
+            model_forward(model, batch)
     summary = recorder.summary()
     names = list(summary)
     chosen = [n for n in names if any(s in n for s in args.layers)] if args.layers else \
         [n for n in (names[0], names[-3]) if n.endswith('.q')] or names[:1]
-    panels = []
+    branches = []
     for name in chosen:
+        panels = []
         for label in ('without_mprf', 'with_mprf'):
             if label in summary[name]:
                 membrane, spikes = summary[name][f'{label}_values']
                 stats = summary[name][label]
-                panels.append((f'{name} membrane {label}', membrane.numpy(), False))
-                panels.append((f'{name} spikes {label}\nH={stats["entropy"]:.3f} '
-                               f'(Eq.11: {stats["entropy_gaussian"]:.3f})', spikes.numpy(), True))
-    plot_distributions(panels, args.out)
+                words = label.replace('_', ' ').replace('mprf', 'MPRF')
+                panels.append((f'membrane potential, {words}', membrane.numpy(), False))
+                panels.append((f'spikes, {words}: H={stats["entropy"] + 0.0:.3f} nats '
+                               f'(Eq. 11: {stats["entropy_gaussian"] + 0.0:.3f})', spikes.numpy(),
+                               True))
+        branches.append((name, panels))
+    images = f'{args.data} val images' if args.data else 'random input'
+    plot_distributions(branches, args.out, f'Q-SDSA membrane potential and spike levels without'
+                       f' / with MPRF (QSD Fig. 2b / 3b), {images}', warning)
     report = {n: {k: v for k, v in row.items() if not k.endswith('_values')}
               for n, row in summary.items()}
     for name, row in report.items():

@@ -2,8 +2,9 @@
 """Draw a detector's predictions (boxes, masks, labels) into a PNG with mmdet's DetLocalVisualizer.
 
 By default the image is taken from the config's test split and drawn twice,
-ground truth on the left and predictions on the right; ``--img`` draws the
-predictions on any image file instead.  Example (the detection demo)::
+captioned "ground truth" (left) and "prediction" (right), under a title naming
+the image and the score threshold; ``--img`` draws the predictions on any image
+file instead.  Example (the detection demo)::
 
     python tools/analysis/visualize_predictions.py configs/det/qsd_t_maskrcnn_demo.py \\
         work_dirs/qsd_t_maskrcnn_demo/epoch_12.pth --index 0 --scale 3 \\
@@ -17,7 +18,9 @@ import torch
 import torch.nn.functional as F
 
 import mmqsd  # noqa: F401  registers mmqsd modules and applies the compat fixes
-from mmqsd.apis.visualization import predict_test_image, visualization_parser
+from mmqsd.apis.visualization import (draw_with_captions, predict_test_image,
+                                      visualization_parser)
+from mmqsd.utils.checkpoint_file import exit_on_bad_checkpoint
 
 
 def parse_args(argv=None):
@@ -59,13 +62,15 @@ def visualize(config: str, checkpoint: str, out: str, index: int = 0, img: str =
     visualizer = VISUALIZERS.build(dict(type='DetLocalVisualizer', name='mmqsd_predictions'))
     visualizer.dataset_meta = model.dataset_meta
     os.makedirs(osp.dirname(osp.abspath(out)), exist_ok=True)
-    visualizer.add_datasample(osp.basename(img), image, sample, draw_gt='gt_instances' in sample,
-                              pred_score_thr=score_thr, out_file=out)
+    draw_with_captions(visualizer, osp.basename(img), image, sample, out,
+                       f'{osp.basename(img)}: boxes and masks with score >= {score_thr:g}',
+                       draw_gt='gt_instances' in sample, pred_score_thr=score_thr)
     return out
 
 
 def main(argv=None):
     args = parse_args(argv)
+    exit_on_bad_checkpoint(args.checkpoint)
     out = visualize(args.config, args.checkpoint, args.out, args.index, args.img,
                     args.score_thr, args.scale, args.cfg_options)
     print(f'predictions drawn into {out}')

@@ -2,9 +2,9 @@
 """Draw a segmentor's prediction into a PNG with mmseg's SegLocalVisualizer.
 
 By default the image is taken from the config's test split and drawn twice,
-ground truth on the left and the prediction on the right (pixels the labels
-leave unannotated, 255, stay undrawn); ``--img`` draws the prediction on any
-image file instead.  Example (the segmentation demo)::
+captioned "ground truth" (left) and "prediction" (right), each region labelled
+with its class name (pixels the labels leave unannotated, 255, stay undrawn);
+``--img`` draws the prediction on any image file instead.  Example (the segmentation demo)::
 
     python tools/analysis/visualize_segmentation.py configs/seg/qsd_t_fpn_demo.py \\
         work_dirs/qsd_t_fpn_demo/iter_600.pth --index 0 --scale 3 \\
@@ -18,7 +18,9 @@ import torch.nn.functional as F
 from mmengine.structures import PixelData
 
 import mmqsd  # noqa: F401  registers mmqsd modules and applies the compat fixes
-from mmqsd.apis.visualization import predict_test_image, visualization_parser
+from mmqsd.apis.visualization import (draw_with_captions, predict_test_image,
+                                      visualization_parser)
+from mmqsd.utils.checkpoint_file import exit_on_bad_checkpoint
 
 SEG_FIELDS = ('gt_sem_seg', 'pred_sem_seg')
 
@@ -57,13 +59,15 @@ def visualize(config: str, checkpoint: str, out: str, index: int = 0, img: str =
         dict(type='SegLocalVisualizer', name='mmqsd_segmentation', alpha=opacity))
     visualizer.dataset_meta = model.dataset_meta
     os.makedirs(osp.dirname(osp.abspath(out)), exist_ok=True)
-    visualizer.add_datasample(osp.basename(img), image, sample, draw_gt='gt_sem_seg' in sample,
-                              out_file=out)
+    draw_with_captions(visualizer, osp.basename(img), image, sample, out,
+                       f'{osp.basename(img)}: class of every pixel',
+                       draw_gt='gt_sem_seg' in sample, with_labels=True)
     return out
 
 
 def main(argv=None):
     args = parse_args(argv)
+    exit_on_bad_checkpoint(args.checkpoint)
     out = visualize(args.config, args.checkpoint, args.out, args.index, args.img, args.opacity,
                     args.scale, args.cfg_options)
     print(f'prediction drawn into {out}')

@@ -22,6 +22,7 @@ from mmengine.runner import Runner
 
 from mmqsd.apis import init_model
 from mmqsd.deploy import SpikeRecorder, convert_csdformer
+from mmqsd.utils.checkpoint_file import exit_on_bad_checkpoint
 
 
 def parse_args(argv=None):
@@ -79,6 +80,7 @@ def evaluate(model, snn, dataloader, delays, dtype, max_batches=None) -> dict:
 
 def main(argv=None):
     args = parse_args(argv)
+    exit_on_bad_checkpoint(args.checkpoint)
     model = init_model(args.config, args.checkpoint, cfg_options=args.cfg_options)
     dtype = getattr(torch, args.dtype)
     model = model.to(dtype).eval()

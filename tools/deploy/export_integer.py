@@ -23,6 +23,7 @@ import torch
 from mmqsd.apis import init_model
 from mmqsd.deploy import FORMS, convert, load_deployed, max_relative_error, save_deployed
 from mmqsd.deploy.integer_export import export_integer, run_exported
+from mmqsd.utils.checkpoint_file import exit_on_bad_checkpoint
 
 
 def main(argv=None):
@@ -36,6 +37,7 @@ def main(argv=None):
     parser.add_argument('--size', type=int, default=224, help='image size for --check')
     args = parser.parse_args(argv)
     checkpoint = None if args.checkpoint == 'none' else args.checkpoint
+    exit_on_bad_checkpoint(checkpoint)
     model = init_model(args.config, checkpoint)
     try:
         files = export_integer(model, args.out_prefix)

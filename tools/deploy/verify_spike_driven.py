@@ -22,6 +22,7 @@ from mmengine.config import DictAction
 
 from mmqsd.apis import init_model
 from mmqsd.deploy import randomize_statistics, verify_spike_driven
+from mmqsd.utils.checkpoint_file import exit_on_bad_checkpoint
 
 
 def parse_args(argv=None):
@@ -52,6 +53,7 @@ def tensor_forward(model, inputs):
 
 def main(argv=None):
     args = parse_args(argv)
+    exit_on_bad_checkpoint(args.checkpoint)
     torch.manual_seed(args.seed)
     model = init_model(args.config, args.checkpoint, cfg_options=args.cfg_options)
     if args.checkpoint is None and not args.no_randomize:

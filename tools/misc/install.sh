@@ -28,7 +28,7 @@ TORCH_VERSION=2.14.1
 TORCHVISION_VERSION=0.29.1
 MMCV_VERSION=2.1.0
 STAMP="$VENV/.mmqsd-install-stamp"
-STAMP_VALUE="torch=$TORCH_VERSION;mmcv=$MMCV_VERSION;cuda=${MMQSD_CUDA:-auto};$(sha256sum "$REPO/requirements/runtime.txt" "$REPO/requirements/deploy.txt" "$REPO/setup.py" "$0" | sha256sum | cut -c1-16)"
+STAMP_VALUE="torch=$TORCH_VERSION;mmcv=$MMCV_VERSION;cuda=${MMQSD_CUDA:-auto};$(sha256sum "$REPO"/requirements/*.txt "$REPO/setup.py" "$0" | sha256sum | cut -c1-16)"
 
 log() { printf '[mmqsd-install %(%H:%M:%S)T] %s\n' -1 "$*"; }
 
@@ -110,6 +110,8 @@ fi
 
 log "installing mmengine, mmdet, mmsegmentation, mmpretrain and test tools"
 "${PIP[@]}" install -q -r "$REPO/requirements/runtime.txt" -r "$REPO/requirements/tests.txt"
+# openmim without its declared dependencies (requirements/mim.txt says why).
+"${PIP[@]}" install -q --no-deps -r "$REPO/requirements/mim.txt"
 "${PIP[@]}" install -q -r "$REPO/requirements/deploy.txt"  # the [deploy] extra: onnx, onnxruntime
 # mmcv's runtime deps (addict, yapf, opencv...) without touching the compiled wheel.
 "${PIP[@]}" install -q "mmcv==$MMCV_VERSION" --no-deps --no-index --find-links "$WHEEL_DIR" 2>/dev/null || true
@@ -120,8 +122,10 @@ log "installing mmqsd (editable)"
 "$PY" - <<'PYEOF'
 import importlib.metadata as md
 import mmcv._ext  # noqa: F401  compiled ops present
-import torch, mmdet, mmseg, mmpretrain, mmqsd  # noqa: F401
+import cv2, mim, torch, mmdet, mmseg, mmpretrain, mmqsd  # noqa: F401
+assert int(cv2.__version__.split('.')[0]) < 5, f'OpenCV {cv2.__version__}: mmseg needs 4.x'
 print('[mmqsd-install] ok: ' + ', '.join(f'{p} {md.version(p)}' for p in
-      ['torch', 'torchvision', 'mmengine', 'mmcv', 'mmdet', 'mmsegmentation', 'mmpretrain', 'numpy']))
+      ['torch', 'torchvision', 'mmengine', 'mmcv', 'mmdet', 'mmsegmentation', 'mmpretrain', 'numpy',
+       'opencv-python', 'openmim']))
 PYEOF
 echo "$STAMP_VALUE" > "$STAMP"

@@ -5,26 +5,21 @@
 Keeps only ``state_dict`` (plain tensors) and ``meta`` (plain Python values),
 dropping optimizer, param-scheduler and message-hub state, so that the file
 loads with ``torch.load(weights_only=True)``; then renames it to
-``OUT-<first 8 hex digits of its sha256>.pth``.
+``OUT-<first 8 hex digits of its sha256>.pth``.  mmqsd's tools check that
+hash whenever they load a file named this way
+(:mod:`mmqsd.utils.checkpoint_file`), so a corrupted download is refused.
+A damaged, truncated or foreign input file ends the tool with one
+``error: <file>: <what is wrong>; <what to do>`` line and exit status 1.
 """
 import argparse
-import hashlib
 import os
 import sys
 
-from mmqsd.models.backbones.checkpoint_converters import (load_checkpoint_file, save_checkpoint,
-                                                        unwrap_state_dict)
+from mmqsd.models.backbones.checkpoint_converters import save_checkpoint, unwrap_state_dict
+from mmqsd.utils.checkpoint_file import load_checkpoint_file, sha256_of
 
 #: meta entries that describe a training run, not the model (and may be large).
 DROPPED_META = ('hook_msgs', 'message_hub')
-
-
-def sha256_of(path: str) -> str:
-    digest = hashlib.sha256()
-    with open(path, 'rb') as file:
-        for chunk in iter(lambda: file.read(1 << 20), b''):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def publish(src: str, dst: str, trusted: bool = False) -> str:

@@ -6,6 +6,10 @@
 Key mapping and what is discarded: :mod:`mmqsd.models.backbones.checkpoint_converters`.  Use the
 ``*_authors.py`` configs to compute what the authors' code computes
 (their Multispike round(clip(4x,0,4))/4, attention neuron /2, scale 0.25).
+
+The source file is checked first (:mod:`mmqsd.utils.checkpoint_file`): a
+missing, empty, truncated, damaged or foreign file ends the tool with one
+``error: <file>: <what is wrong>; <what to do>`` line and exit status 1.
 """
 import sys
 

@@ -7,6 +7,10 @@ The converted model is ``QSDTransformer(weight_bits=None, neuron='lif', ...)``;
 ``configs/cls/sdtv2_l_in1k_authors.py`` sets the LIF options that reproduce
 SpikingJelly's LIF (see its header).  ``head_kd`` is averaged into ``head``
 (what the authors' evaluation computes) or dropped.
+
+The source file is checked first (:mod:`mmqsd.utils.checkpoint_file`): a
+missing, empty, truncated, damaged or foreign file ends the tool with one
+``error: <file>: <what is wrong>; <what to do>`` line and exit status 1.
 """
 import sys
 

@@ -32,7 +32,7 @@ spiking_fpn = dict(
     levels=4)
 
 # Full-precision weights, ReLU and softmax MHSA on the same pyramid, starting from the
-# ImageNet ANN teacher of configs/cls/ann_t_in1k.py.
+# ImageNet ANN teacher of configs/cls/ann-qsd-t_8xb196-lamb-300e_in1k.py.
 ann_backbone = dict(
     _delete_=True,
     type='mmqsd.ANNTransformer',

@@ -27,7 +27,6 @@ Python values, loadable with ``torch.load(weights_only=True)``, written
 atomically (:func:`save_checkpoint`).
 """
 import os
-import pickle
 import re
 import tempfile
 from dataclasses import dataclass, field
@@ -35,6 +34,8 @@ from typing import Dict, List, Optional, Tuple
 
 import torch
 from torch import nn
+
+from ...utils.checkpoint_file import load_checkpoint_file
 
 #: (authors' prefix, mmqsd prefix, block-index offset or None).  ``{}`` is a block index.
 MODULES = (
@@ -251,24 +252,6 @@ def unwrap_state_dict(checkpoint) -> Dict[str, torch.Tensor]:
         if state and all(k.startswith(prefix) for k in state):
             state = {k[len(prefix):]: v for k, v in state.items()}
     return state
-
-
-def load_checkpoint_file(path: str, trusted: bool = False):
-    """``torch.load`` with ``weights_only=True``; full unpickling only when ``trusted``.
-
-    The authors' checkpoints also store ``args`` (an argparse Namespace) and
-    mmengine's store message-hub objects, which the safe loader rejects.
-    """
-    if not os.path.isfile(path):
-        raise FileNotFoundError(f'checkpoint {path!r} does not exist')
-    try:
-        return torch.load(path, map_location='cpu', weights_only=True)
-    except pickle.UnpicklingError as err:
-        if not trusted:
-            raise ValueError(
-                f'{path} holds pickled Python objects besides tensors ({str(err)[:200]}...). '
-                'Loading them runs code from the file: if you trust it, pass --trusted') from err
-    return torch.load(path, map_location='cpu', weights_only=False)
 
 
 def to_plain(obj):

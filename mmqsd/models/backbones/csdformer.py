@@ -35,6 +35,7 @@ from torch import nn
 from ...layers import TailoredBlock, build_tokenizer
 from ...ops import check_levels
 from ...registry import MODELS
+from .arg_checks import check_arch_dict, check_frozen_stages, check_out_indices
 
 # Heads: the paper does not give them (CSDformer Sec. 4.1); Spikingformer's
 # configs use 8 (ImageNet, CIFAR-100) and 12 (CIFAR-10 4-384; set in that config).
@@ -56,21 +57,15 @@ def resolve_csdformer_arch(arch: Union[str, dict]) -> dict:
             raise ValueError(f'unknown CSDformer arch {arch!r}: use one of {sorted(ARCH_SETTINGS)} '
                              'or a dict(depth=..., embed_dims=..., num_heads=..., mlp_ratio=4)')
         return copy.deepcopy(ARCH_SETTINGS[arch])
-    if not isinstance(arch, dict):
-        raise TypeError(f'arch must be a str or dict, got {type(arch).__name__}')
-    missing = {'depth', 'embed_dims', 'num_heads'} - set(arch)
-    if missing:
-        raise ValueError(f'custom CSDformer arch is missing {sorted(missing)}; example: '
-                         'dict(depth=2, embed_dims=64, num_heads=4, mlp_ratio=4)')
-    arch = dict(dict(mlp_ratio=4), **arch)
-    dim, heads, depth = arch['embed_dims'], arch['num_heads'], arch['depth']
+    arch = check_arch_dict(arch, 'CSDformer', ('depth', 'embed_dims', 'num_heads'),
+                           dict(mlp_ratio=4),
+                           'dict(depth=2, embed_dims=64, num_heads=4, mlp_ratio=4)')
+    dim, heads = arch['embed_dims'], arch['num_heads']
     if dim % 8 or dim <= 0:
         raise ValueError(f'embed_dims={dim} must be a positive multiple of 8 '
                          '(the tokenizer starts with embed_dims // 8 channels)')
     if dim % heads:
         raise ValueError(f'embed_dims={dim} is not divisible by num_heads={heads}')
-    if depth < 1:
-        raise ValueError(f'depth must be at least 1, got {depth}')
     return arch
 
 
@@ -133,13 +128,9 @@ class CSDformer(BaseModule):
         self.embed_dims = dim
         self.in_channels = in_channels
         num_stages = NUM_TOKENIZER_STAGES + depth
-        out_indices = tuple(i + num_stages if i < 0 else i for i in out_indices)
-        if not out_indices or any(i not in range(num_stages) for i in out_indices):
-            raise ValueError(f'out_indices must be stage indices in 0..{num_stages - 1} (0-4: '
-                             f'tokenizer, 5-{num_stages - 1}: blocks) or negative, '
-                             f'got {out_indices}')
-        self.out_indices = out_indices
-        self.frozen_stages = frozen_stages
+        self.out_indices = check_out_indices(
+            out_indices, num_stages, f' (0-4: tokenizer, 5-{num_stages - 1}: blocks)')
+        self.frozen_stages = check_frozen_stages(frozen_stages, num_stages)
         self.norm_eval = norm_eval
 
         self.tokenizer = build_tokenizer(in_channels, dim, self.num_pools, self.levels)

@@ -40,6 +40,7 @@ from ...layers import (ConvBNNeuron, QKVBranch, QuantConv2d, SpikeMaxPool2d, Spi
                        to_multistep)
 from ...ops import check_weight_bits
 from ...registry import MODELS
+from .arg_checks import check_arch_dict
 
 SPIKFORMER_ARCHS = {
     '8-384': dict(embed_dims=384, depth=8, num_heads=12, mlp_ratio=4),
@@ -56,13 +57,11 @@ def resolve_spikformer_arch(arch: Union[str, dict]) -> dict:
                              f'{sorted(SPIKFORMER_ARCHS)} or a dict with keys embed_dims, '
                              'depth, num_heads, mlp_ratio')
         return copy.deepcopy(SPIKFORMER_ARCHS[arch])
-    missing = {'embed_dims', 'depth', 'num_heads'} - set(arch)
-    if missing:
-        raise ValueError(f'custom arch is missing {sorted(missing)}; example: '
-                         'dict(embed_dims=384, depth=8, num_heads=12, mlp_ratio=4)')
-    arch = dict(dict(mlp_ratio=4), **arch)
+    arch = check_arch_dict(arch, 'QSDSpikformer', ('embed_dims', 'depth', 'num_heads'),
+                           dict(mlp_ratio=4),
+                           'dict(embed_dims=384, depth=8, num_heads=12, mlp_ratio=4)')
     dim = arch['embed_dims']
-    if dim % 8 or dim % arch['num_heads']:
+    if dim <= 0 or dim % 8 or dim % arch['num_heads']:
         raise ValueError(f'embed_dims={dim} must be divisible by 8 (the tokenizer starts at '
                          f"D/8) and by num_heads={arch['num_heads']}")
     return arch

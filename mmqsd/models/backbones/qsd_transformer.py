@@ -31,6 +31,7 @@ from ...layers import (MPRF, ConvBlock, Downsample, TransformerBlock, check_time
                        neuron_config, to_multistep)
 from ...ops import check_weight_bits
 from ...registry import MODELS
+from .arg_checks import check_arch_dict, check_frozen_stages, check_out_indices
 from .checkpoint_loading import load_pretrained_backbone
 
 ARCH_SETTINGS = {
@@ -50,14 +51,10 @@ def resolve_arch(arch: Union[str, dict]) -> dict:
                              f'{sorted(ARCH_SETTINGS)} or a dict with keys embed_dims, '
                              'num_heads, mlp_ratio, depths')
         return copy.deepcopy(ARCH_SETTINGS[key])
-    if not isinstance(arch, dict):
-        raise TypeError(f'arch must be a str or dict, got {type(arch).__name__}')
-    missing = {'embed_dims', 'num_heads'} - set(arch)
-    if missing:
-        raise ValueError(f'custom arch is missing {sorted(missing)}; example: '
-                         "dict(embed_dims=[64, 128, 256, 360], num_heads=8, mlp_ratio=4, "
-                         'depths=(6, 2))')
-    arch = dict(dict(mlp_ratio=4, depths=(6, 2)), **arch)
+    arch = check_arch_dict(arch, 'QSDTransformer', ('embed_dims', 'num_heads'),
+                           dict(mlp_ratio=4, depths=(6, 2)),
+                           'dict(embed_dims=[64, 128, 256, 360], num_heads=8, mlp_ratio=4, '
+                           'depths=(6, 2))')
     dims, heads = list(arch['embed_dims']), arch['num_heads']
     if len(dims) != 4 or any(int(d) <= 0 for d in dims):
         raise ValueError(f'embed_dims must be 4 positive ints, got {dims}')
@@ -128,9 +125,8 @@ class QSDTransformer(BaseModule):
                              f'got {stage4_stride}')
         if time_reduce not in ('none', 'mean'):
             raise ValueError(f"time_reduce must be 'none' or 'mean', got {time_reduce!r}")
-        out_indices = tuple(i + 4 if i < 0 else i for i in out_indices)
-        if not out_indices or any(i not in range(4) for i in out_indices):
-            raise ValueError(f'out_indices must be stage indices in 0..3, got {out_indices}')
+        out_indices = check_out_indices(out_indices, 4)
+        check_frozen_stages(frozen_stages, 4)
         self.in_channels = in_channels
         self.weight_bits = weight_bits
         self.time_steps = time_steps

@@ -15,7 +15,8 @@ real-valued conv outputs, so the spike-driven form
 (:func:`mmqsd.deploy.to_spike_driven`, Eq. 10) needs nothing special here, and
 :func:`mmqsd.deploy.fuse_norms` folds each BN into its conv (Appendix D).
 
-Deliberate differences from the authors' ``QFPNHead`` (their released segmentation code):
+Deliberate differences from the ``QFPNHead`` of the authors' released
+segmentation code:
 
 * one neuron class throughout: IE-LIF configured like the backbone's
   (``levels``, ``neuron_cfg``), which with the defaults (gain 1, 4 levels)
@@ -41,6 +42,7 @@ from torch import nn
 
 from ...layers import QuantConv2d, build_neuron, neuron_config, spiking_conv_norm
 from ...registry import MODELS
+from ..input_checks import check_input_channels
 
 
 def _reject_unused(**options):
@@ -118,6 +120,25 @@ class SpikingFPNHead(BaseDecodeHead):
                 layers.append(Upsample(scale_factor=2, mode='bilinear',
                                        align_corners=self.align_corners))
         return nn.Sequential(*layers)
+
+    def _transform_inputs(self, inputs: Sequence[torch.Tensor]) -> List[torch.Tensor]:
+        """The maps at ``in_index``, checked against ``in_channels``.
+
+        Raises:
+            ValueError: fewer maps than ``in_index`` needs, or other channels
+                than ``in_channels`` (naming the config keys to change).
+        """
+        if len(inputs) <= max(self.in_index):
+            raise ValueError(f'SpikingFPNHead got {len(inputs)} feature maps but in_index='
+                             f'{self.in_index} needs {max(self.in_index) + 1}: make '
+                             'model.decode_head.in_index select maps the neck returns '
+                             '(model.neck.num_outs of them)')
+        maps = super()._transform_inputs(inputs)
+        check_input_channels('SpikingFPNHead', maps, self.in_channels,
+                             'model.decode_head.in_channels',
+                             "the channels of the maps it selects with in_index: the neck's "
+                             'out_channels, once per map')
+        return maps
 
     def forward(self, inputs):
         maps = self._transform_inputs(inputs)

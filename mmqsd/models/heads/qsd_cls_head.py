@@ -6,6 +6,7 @@ from mmpretrain.models.heads import ClsHead
 
 from ...layers import QuantLinear, build_neuron, neuron_config
 from ...registry import MODELS
+from ..input_checks import check_input_channels
 
 
 @MODELS.register_module()
@@ -19,7 +20,8 @@ class QSDClsHead(ClsHead):
 
     Args:
         num_classes: number of classes.
-        in_channels: channels of the last backbone stage.
+        in_channels: channels of the last backbone stage (the forward pass raises
+            ``ValueError`` naming ``model.head.in_channels`` if they differ).
         weight_bits / neuron / levels / neuron_cfg: as in :class:`QSDTransformer`.
     """
 
@@ -29,6 +31,9 @@ class QSDClsHead(ClsHead):
         super().__init__(init_cfg=init_cfg, **kwargs)
         if num_classes <= 0:
             raise ValueError(f'num_classes={num_classes} must be a positive integer')
+        if isinstance(in_channels, bool) or not isinstance(in_channels, int) or in_channels < 1:
+            raise ValueError(f'in_channels={in_channels!r} must be a positive int: the channels '
+                             "of the backbone's last output")
         self.num_classes = num_classes
         self.in_channels = in_channels
         self.neuron = build_neuron(neuron_config(neuron, levels, **(neuron_cfg or {})))
@@ -38,9 +43,9 @@ class QSDClsHead(ClsHead):
         x = feats[-1]
         if x.dim() == 4:
             x = x.unsqueeze(0)
-        if x.shape[-3] != self.in_channels:
-            raise ValueError(f'QSDClsHead expected {self.in_channels} channels, got '
-                             f'{x.shape[-3]}; set head.in_channels to the last embed dim')
+        check_input_channels('QSDClsHead', [x], self.in_channels, 'model.head.in_channels',
+                             "the channels of the backbone's last output: arch embed_dims[-1] "
+                             'of QSDTransformer, embed_dims of QSDSpikformer')
         return x.flatten(-2).mean(-1)  # (T, B, C)
 
     def forward(self, feats: Sequence[torch.Tensor]) -> torch.Tensor:

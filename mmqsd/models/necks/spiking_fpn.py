@@ -16,7 +16,8 @@ needs no special handling: the neurons emit binary spike trains and the
 quantised convs accumulate them.  There is no normalisation layer, hence no
 ``fusion_chains``.
 
-Deliberate differences from the authors' ``SpikeFPN`` (their released detection code):
+Deliberate differences from the ``SpikeFPN`` of the authors' released detection
+code (the paper gives no neck details beyond Sec. 5):
 
 * convs are LSQ-quantised (``weight_bits``, None for full precision); the
   authors' neck convs are full precision although the paper's Table 2 lists
@@ -37,6 +38,15 @@ from torch import nn
 
 from ...layers import LIF, SpikingConv, neuron_config
 from ...registry import MODELS
+from ..input_checks import check_input_channels
+
+BACKBONE_CHANNELS = ("the backbone's output channels, one per out_indices entry: "
+                     'arch embed_dims[i] of QSDTransformer/ANNTransformer, the stage '
+                     'channels of CSDformer')
+
+
+def _positive_int(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value > 0
 
 
 def resize_spatial(x: torch.Tensor, size: Sequence[int], mode: str = 'nearest') -> torch.Tensor:
@@ -73,6 +83,10 @@ class SpikingFPN(BaseModule):
                  init_cfg=dict(type='Xavier', layer='Conv2d', distribution='uniform')):
         super().__init__(init_cfg=init_cfg)
         self.in_channels = list(in_channels)
+        if not self.in_channels or not all(_positive_int(c) for c in self.in_channels + [
+                out_channels]):
+            raise ValueError(f'in_channels={in_channels!r} (one entry per backbone output) and '
+                             f'out_channels={out_channels!r} must be positive ints')
         end = len(self.in_channels) if end_level == -1 else end_level + 1  # exclusive
         if not 0 <= start_level < end <= len(self.in_channels):
             raise ValueError(f'start_level={start_level}, end_level={end_level} do not select '
@@ -98,12 +112,19 @@ class SpikingFPN(BaseModule):
             raise ValueError(f'SpikingFPN expects {len(self.in_channels)} feature maps '
                              f'(in_channels={self.in_channels}), got {len(inputs)}; make the '
                              "backbone's out_indices match in_channels")
+        check_input_channels(type(self).__name__, inputs, self.in_channels,
+                             'model.neck.in_channels', BACKBONE_CHANNELS)
         if self.needs_time_axis and inputs[0].dim() != 5:
             raise ValueError('the binary LIF neuron integrates over time and needs '
                              '(T, B, C, H, W) inputs; set the backbone time_reduce=\'none\'')
 
     def forward(self, inputs: Sequence[torch.Tensor]) -> Tuple[torch.Tensor, ...]:
-        """``inputs``: backbone maps ``(B, C, H, W)`` or ``(T, B, C, H, W)``."""
+        """``inputs``: backbone maps ``(B, C, H, W)`` or ``(T, B, C, H, W)``.
+
+        Raises:
+            ValueError: their number or channels differ from ``in_channels``
+                (the message gives the ``model.neck.in_channels`` to set).
+        """
         self._check_inputs(inputs)
         laterals: List[torch.Tensor] = [
             conv(inputs[self.start_level + i]) for i, conv in enumerate(self.lateral_convs)]

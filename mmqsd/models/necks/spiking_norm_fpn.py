@@ -6,8 +6,9 @@ FPN and has no normalisation, so the scale of its outputs drifts freely.  The
 spiking decode head fires IE-LIF neurons on those outputs with a fixed
 threshold (0.5 / gain); on the segmentation demo the scale head of the
 coarsest level went silent (no spike, hence no gradient) and mIoU dropped from
-75.3 to 55.7 (docs/segmentation.md).  The authors' ``QFPN`` (their released
-segmentation code) normalises every neck conv; so does this subclass::
+75.3 to 55.7 (docs/segmentation.md).  The ``QFPN`` of the
+authors' released segmentation code normalises every neck conv; so does
+this subclass::
 
     lateral_i = BN(Conv1x1_q(SN(C_i)))       P_i = BN(Conv3x3_q(SN(merged_i)))
 

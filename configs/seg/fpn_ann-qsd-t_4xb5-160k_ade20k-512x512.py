@@ -1,9 +1,9 @@
-# ANN counterpart of configs/seg/qsd_t_fpn_ade20k.py: the FGD teacher for segmentation
-# (QSD Sec. 4.3; docs/fgd.md).  Same Semantic FPN recipe and 4/8/16/32 pyramid, with
-# mmqsd.ANNTransformer (full-precision weights, ReLU, softmax MHSA) as backbone and
-# mmseg's real-valued FPN neck and FPNHead.  Its backbone starts from the ImageNet ANN
-# teacher of configs/cls/ann_t_in1k.py.
-_base_ = ['./qsd_t_fpn_ade20k.py']
+# ANN counterpart of configs/seg/fpn_qsd-t_4xb5-160k_ade20k-512x512.py: the FGD teacher for
+# segmentation (QSD Sec. 4.3; docs/fgd.md).  Same Semantic FPN recipe and 4/8/16/32 pyramid,
+# with mmqsd.ANNTransformer (full-precision weights, ReLU, softmax MHSA) as backbone and mmseg's
+# real-valued FPN neck and FPNHead.  Its backbone starts from the ImageNet ANN teacher of
+# configs/cls/ann-qsd-t_8xb196-lamb-300e_in1k.py.
+_base_ = ['./fpn_qsd-t_4xb5-160k_ade20k-512x512.py']
 
 norm_cfg = dict(type='SyncBN', requires_grad=True)
 model = dict(

@@ -1,0 +1,5 @@
+# ANN counterpart of QSD-L, the teacher of qsd-l_fgd_8xb196-lamb-300e_in1k.py
+# (as ann-qsd-t_8xb196-lamb-300e_in1k.py, wider).
+_base_ = ['./ann-qsd-t_8xb196-lamb-300e_in1k.py']
+
+model = dict(backbone=dict(arch='L'), head=dict(in_channels=640))
