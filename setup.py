@@ -56,4 +56,7 @@ setup(
     cmdclass={'build_py': BuildPyWithMimResources},
     python_requires='>=3.11',
     license='Apache-2.0',
+    extras_require={'deploy': [line.strip() for line in open(osp.join(HERE, 'requirements',
+                                                                  'deploy.txt'))
+                               if line.strip() and not line.startswith('#')]},
 )

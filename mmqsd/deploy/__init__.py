@@ -29,3 +29,11 @@ __all__ += [
     'SpikeRecorder', 'SpikingCSDformer', 'SpikingCSDformerClassifier', 'check_convertible',
     'convert_csdformer', 'OpRecord', 'SpikeDrivenAudit'
 ]
+from .onnx_export import ExportError, audit_integer_graph, export_onnx  # noqa: E402
+from .onnx_inferencer import ORTInferencer, evaluate_test_set  # noqa: E402
+from .onnx_runtime import OnnxModel, verify_onnx  # noqa: E402
+
+__all__ += [
+    'ExportError', 'audit_integer_graph', 'export_onnx', 'ORTInferencer', 'evaluate_test_set',
+    'OnnxModel', 'verify_onnx'
+]

@@ -5,7 +5,9 @@ Modes: ``train`` (forward + backward + optimizer step with the config's
 optim_wrapper), ``infer`` (multi-bit fp32 inference), ``spike`` (spike-driven
 inference, binary spikes over virtual time steps), ``integer`` (exact integer
 inference: BN/MPRF folded, uint8 counts x int8 weights, int32 accumulation),
-``spike-integer`` (spike-driven with binary uint8 spikes on the int8 kernels).
+``spike-integer`` (spike-driven with binary uint8 spikes on the int8 kernels),
+``onnx`` (the exact integer form exported to ONNX, run by ONNX Runtime on CPU with
+``--threads`` intra-op threads) and ``onnx-float`` (the fp32 model in ONNX Runtime).
 Wall time and process CPU time are both reported (the CPU time is the fairer
 number on a machine shared with other jobs).  Each mode runs
 ``--warmup`` untimed iterations, then ``--repeats`` timed ones; the median and
@@ -18,6 +20,8 @@ Example::
 
     python tools/benchmark/benchmark_model.py configs/cls/qsd_t_in1k.py \
         --batch-size 8 --input-size 224 --modes train infer spike
+    python tools/benchmark/benchmark_model.py configs/cls/qsd_t_in1k.py \
+        --batch-size 8 --input-size 224 --threads 1 --modes infer integer onnx
 """
 import argparse
 import json
@@ -138,6 +142,25 @@ def _infer_step_fn(model, inputs):
     return step
 
 
+def _onnx_step_fn(model, inputs, form, threads):
+    """Export ``model`` (``form``: 'integer' / 'float') at the inputs' shape to a temporary
+    file and run it in ONNX Runtime."""
+    import os
+    import tempfile
+
+    from mmqsd.deploy.onnx_export import export_onnx
+    from mmqsd.deploy.onnx_runtime import OnnxModel
+    with tempfile.TemporaryDirectory() as tmp:
+        path = os.path.join(tmp, 'model.onnx')
+        export_onnx(model, path, form, tuple(inputs.shape))
+        session = OnnxModel(path, threads)
+    array = inputs.cpu().numpy()
+
+    def step():
+        session(array)
+    return step
+
+
 def benchmark(config, args, cfg_options=None):
     torch.manual_seed(0)
     model = init_model(config, cfg_options=cfg_options, device=args.device)
@@ -152,6 +175,9 @@ def benchmark(config, args, cfg_options=None):
             step = _infer_step_fn(model.eval(), inputs)
         elif mode == 'integer':
             step = _infer_step_fn(to_integer_inference(model), inputs)
+        elif mode in ('onnx', 'onnx-float'):
+            step = _onnx_step_fn(model, inputs, 'integer' if mode == 'onnx' else 'float',
+                                 args.threads)
         else:
             step = _infer_step_fn(to_spike_driven(model, integer=mode == 'spike-integer'),
                                   inputs)
@@ -171,13 +197,15 @@ def parse_args(argv=None):
     parser.add_argument('--compare-cfg-options', nargs='+', action=DictAction,
                         help='options of the second run (with --compare, or of the same config)')
     parser.add_argument('--modes', nargs='+', default=['train', 'infer'],
-                        choices=['train', 'infer', 'spike', 'integer', 'spike-integer'])
+                        choices=['train', 'infer', 'spike', 'integer', 'spike-integer', 'onnx',
+                                 'onnx-float'])
     parser.add_argument('--batch-size', type=int, default=8)
     parser.add_argument('--input-size', type=int, nargs='+', default=[224])
     parser.add_argument('--warmup', type=int, default=1)
     parser.add_argument('--repeats', type=int, default=3)
     parser.add_argument('--device', default='cpu')
-    parser.add_argument('--threads', type=int, help='torch.set_num_threads (CPU)')
+    parser.add_argument('--threads', type=int,
+                        help='torch.set_num_threads and ONNX Runtime intra-op threads (CPU)')
     parser.add_argument('--out-json')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction)
     return parser.parse_args(argv)

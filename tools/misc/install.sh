@@ -112,6 +112,7 @@ log "installing mmengine, mmdet, mmsegmentation, mmpretrain and test tools"
 "${PIP[@]}" install -q -r "$REPO/requirements/runtime.txt" -r "$REPO/requirements/tests.txt"
 # openmim without its declared dependencies (requirements/mim.txt says why).
 "${PIP[@]}" install -q --no-deps -r "$REPO/requirements/mim.txt"
+"${PIP[@]}" install -q -r "$REPO/requirements/deploy.txt"  # the [deploy] extra: onnx, onnxruntime
 # mmcv's runtime deps (addict, yapf, opencv...) without touching the compiled wheel.
 "${PIP[@]}" install -q "mmcv==$MMCV_VERSION" --no-deps --no-index --find-links "$WHEEL_DIR" 2>/dev/null || true
 
