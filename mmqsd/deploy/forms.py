@@ -12,7 +12,7 @@ training form's float weights), ``'integer'`` (uint8 counts x int8 weights,
 int32 sums) and ``'spike-integer'`` (binary uint8 spikes on the int8 kernels).
 """
 import copy
-from typing import Callable, List, Tuple
+from typing import Callable, List, Optional, Tuple
 
 import torch
 from torch import nn
@@ -83,6 +83,28 @@ def _channels_last_input(module, args):
     return None
 
 
+def _contiguous_features(module, args, output):
+    """Hand library code (mmdet's RoIAlign, heads) features in the default memory format.
+
+    mmcv's CPU ``RoIAlign`` reads its input as contiguous NCHW memory whatever its
+    strides, so channels-last features give wrong box and mask scores.
+    """
+    def standard(x):
+        return x.contiguous() if isinstance(x, torch.Tensor) and x.dim() == 4 else x
+    if isinstance(output, (tuple, list)):
+        return type(output)(standard(x) for x in output)
+    return standard(output)
+
+
+def _feature_extractor(model: nn.Module) -> Optional[nn.Module]:
+    """The module whose outputs leave mmqsd's layers: a task model's neck, else its backbone."""
+    for name in ('neck', 'backbone'):
+        module = getattr(model, name, None)
+        if isinstance(module, nn.Module):
+            return module
+    return None
+
+
 def fuse_neurons_into_synapses(model: nn.Module) -> int:
     """Give each declared ``(synapse, IE-LIF)`` pair's int8 synapse the neuron; returns the
     count.  Blocks declare the pairs with ``neuron_fusion()``."""
@@ -103,7 +125,8 @@ def convert(model: nn.Module, form: str, channels_last: bool = True,
 
     ``channels_last`` (integer forms): the backbone input is converted to
     channels-last memory, which every later op keeps (the layout the int8
-    kernels and the float convolutions are fastest in).  ``fuse_neurons``
+    kernels and the float convolutions are fastest in); the features a task
+    model's neck (else backbone) hands to library heads are made contiguous again.  ``fuse_neurons``
     (integer forms): run IE-LIFs inside the synapse that feeds them where
     blocks declare it.  Raises ``ValueError`` for a model without mmqsd spiking
     neurons (an ANN) and ``TypeError`` for softmax attention.
@@ -123,6 +146,9 @@ def convert(model: nn.Module, form: str, channels_last: bool = True,
             for module in model.modules():
                 if hasattr(module, 'to_multistep'):  # backbones: the first op on the image
                     module.register_forward_pre_hook(_channels_last_input)
+            extractor = _feature_extractor(model)
+            if extractor is not None:
+                extractor.register_forward_hook(_contiguous_features)
         for module in list(model.modules()):
             if isinstance(module, RepConv):
                 fold_padding_norm(module)

@@ -170,3 +170,23 @@ def test_layers_hold_no_deployment_flag():
 
 def test_one_neuron_base_class():
     assert issubclass(IELIF, SpikingNeuron) and issubclass(LIF, SpikingNeuron)
+
+
+def test_integer_detector_predicts_like_the_float_detector():
+    """The integer form runs in channels-last memory; the features it hands mmdet's heads
+    must be contiguous again (mmcv's CPU RoIAlign reads any input as contiguous NCHW)."""
+    from mmdet.structures import DetDataSample
+    root = pathlib.Path(__file__).resolve().parents[2]
+    torch.manual_seed(0)
+    model = randomize_statistics(init_model(str(root / 'configs/det/qsd_t_maskrcnn_demo.py')),
+                                 seed=1).eval()
+    x = torch.randn(1, 3, 64, 64)
+    meta = dict(img_shape=(64, 64), ori_shape=(64, 64), scale_factor=(1.0, 1.0))
+    with torch.no_grad():
+        (reference, ) = model.predict(x, [DetDataSample(metainfo=meta)])
+        (integer, ) = to_integer_inference(model).predict(x, [DetDataSample(metainfo=meta)])
+    assert len(reference.pred_instances.scores) > 0
+    assert torch.allclose(integer.pred_instances.scores, reference.pred_instances.scores,
+                          atol=1e-5)
+    assert torch.allclose(integer.pred_instances.bboxes, reference.pred_instances.bboxes,
+                          atol=1e-3)
