@@ -18,7 +18,8 @@ from mmengine.evaluator import DumpResults
 
 from mmqsd.apis.visualization import enable_test_visualization
 from mmqsd.utils.checkpoint_file import exit_on_bad_checkpoint
-from mmqsd.utils.launch import add_common_args, build_runner, finish_distributed, load_config
+from mmqsd.utils.launch import (add_common_args, build_runner, exit_on_preflight_error,
+                                finish_distributed, load_config)
 
 
 def parse_args(argv=None):
@@ -63,4 +64,5 @@ def main(argv=None):
 
 
 if __name__ == '__main__':
-    main()
+    with exit_on_preflight_error():
+        main()

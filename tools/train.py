@@ -15,7 +15,7 @@ import argparse
 
 import mmqsd  # noqa: F401  registers mmqsd modules and applies the compat fixes
 from mmqsd.utils.launch import (add_common_args, build_runner, enable_amp, enable_bf16,
-                                finish_distributed, load_config)
+                                exit_on_preflight_error, finish_distributed, load_config)
 
 
 def parse_args(argv=None):
@@ -66,4 +66,5 @@ def main(argv=None):
 
 
 if __name__ == '__main__':
-    main()
+    with exit_on_preflight_error():
+        main()

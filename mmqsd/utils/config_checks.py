@@ -16,10 +16,15 @@ from mmengine.config import Config
 from mmengine.registry import DATASETS, HOOKS, MODELS, OPTIM_WRAPPERS, TRANSFORMS, Registry
 
 from .. import registry as mmqsd_registry
+from .checkpoint_file import check_checkpoint_file
 
 
 class ConfigError(ValueError):
     """A config value that cannot work, with the key and the fix in the message."""
+
+
+class MissingFileError(FileNotFoundError):
+    """A file or folder the config names does not exist (the message says how to get it)."""
 
 
 # (mmqsd registry, the root registry it is a child of)
@@ -135,14 +140,19 @@ def _is_local(path) -> bool:
 
 
 def check_checkpoint_files(cfg: Config) -> None:
-    """Every local checkpoint the run will load exists.
+    """Every local checkpoint the run will load exists and is whole.
 
     Covers ``init_cfg=dict(type='Pretrained', checkpoint=...)`` anywhere in the
-    model, ``teacher_ckpt`` (FGD), and ``load_from`` (``--resume PATH``,
-    ``tools/test.py``'s checkpoint).  URLs are left to mmengine.
+    model, ``teacher_ckpt`` (FGD), ``load_from`` (``--resume PATH``,
+    ``tools/test.py``'s checkpoint) and, for ``--resume`` without a path, the
+    latest checkpoint named in the work dir's ``last_checkpoint``.  Each file gets
+    :func:`~mmqsd.utils.checkpoint_file.check_checkpoint_file` (empty, not a
+    checkpoint, truncated, damaged records, wrong OpenMMLab name hash).  URLs are
+    left to mmengine.
 
     Raises:
-        FileNotFoundError: naming the key, the path and how to get the file.
+        MissingFileError: naming the key, the path and how to get the file.
+        CheckpointFileError: naming the file, what is wrong with it and the fix.
     """
     for path, node in walk_dicts(cfg.get('model') or {}, 'model'):
         if node.get('type') == 'Pretrained' and _is_local(node.get('checkpoint')):
@@ -157,14 +167,32 @@ def check_checkpoint_files(cfg: Config) -> None:
         else:
             continue
         if not osp.isfile(file):
-            raise FileNotFoundError(f'{key}: checkpoint {file!r} does not exist; {fix}')
+            raise MissingFileError(f'{key}: checkpoint {file!r} does not exist; {fix}')
+        check_checkpoint_file(file)
     load_from = cfg.get('load_from')
-    if _is_local(load_from) and not osp.isfile(load_from):
-        what = '--resume' if cfg.get('resume') else 'load_from / the checkpoint argument'
-        raise FileNotFoundError(
-            f'checkpoint {load_from!r} ({what}) does not exist: give the path of a .pth file '
-            'written by tools/train.py (work_dirs/<config>/epoch_N.pth, iter_N.pth or the '
-            "file named in last_checkpoint); '--resume' alone resumes the latest one")
+    if _is_local(load_from):
+        if not osp.isfile(load_from):
+            what = '--resume' if cfg.get('resume') else 'load_from / the checkpoint argument'
+            raise MissingFileError(
+                f'checkpoint {load_from!r} ({what}) does not exist: give the path of a .pth '
+                'file written by tools/train.py (work_dirs/<config>/epoch_N.pth, iter_N.pth or '
+                "the file named in last_checkpoint); '--resume' alone resumes the latest one")
+        check_checkpoint_file(load_from)
+    elif cfg.get('resume') and load_from is None and cfg.get('work_dir'):
+        latest = _latest_checkpoint(cfg.work_dir)
+        if latest is not None:
+            check_checkpoint_file(latest)
+
+
+def _latest_checkpoint(work_dir: str) -> Optional[str]:
+    """The checkpoint ``--resume`` without a path continues from (mmengine's
+    ``find_latest_checkpoint``: the path stored in ``work_dir/last_checkpoint``)."""
+    record = osp.join(work_dir, 'last_checkpoint')
+    if not osp.isfile(record):
+        return None
+    with open(record) as f:
+        latest = f.read().strip()
+    return latest if _is_local(latest) else None
 
 
 def _is_sync_bn(kind) -> bool:
@@ -269,8 +297,11 @@ def check_channels(cfg: Config) -> None:
         ValueError / TypeError: the backbone's own argument checks.
     """
     for path, model in walk_dicts(cfg.get('model') or {}, 'model'):
-        out = backbone_out_channels(model['backbone']) if isinstance(
-            model.get('backbone'), dict) else None
+        try:
+            out = backbone_out_channels(model['backbone']) if isinstance(
+                model.get('backbone'), dict) else None
+        except (ValueError, TypeError) as err:  # the backbone's own argument checks
+            raise ConfigError(f'{path}.backbone: {err}') from None
         if out is None:
             continue
         for name, module, expected in _expected_in_channels(model, out):

@@ -15,6 +15,7 @@ itself (the Runner then skips ``init_dist``) and sets ``device_ids=None``.
 """
 import argparse
 import datetime
+from contextlib import contextmanager
 import os
 import os.path as osp
 
@@ -25,7 +26,8 @@ from mmengine.runner import Runner
 from torch.nn.parallel import DistributedDataParallel
 
 from ..datasets.demo_data import GENERATORS
-from .config_checks import check_config, check_sync_bn
+from .checkpoint_file import CheckpointFileError
+from .config_checks import ConfigError, MissingFileError, check_config, check_sync_bn
 
 LAUNCHERS = ('none', 'pytorch', 'slurm', 'mpi')
 DATALOADERS = ('train_dataloader', 'val_dataloader', 'test_dataloader')
@@ -82,7 +84,7 @@ def check_data_roots(cfg: Config, loaders=DATALOADERS) -> None:
             else:
                 hint = (f'put the data set there, or point the config at it with '
                         f'--cfg-options {name}.dataset.data_root=PATH')
-            raise FileNotFoundError(f'{name}: data_root {root!r} does not exist; {hint}')
+            raise MissingFileError(f'{name}: data_root {root!r} does not exist; {hint}')
 
 
 def enable_amp(cfg: Config) -> None:
@@ -146,6 +148,22 @@ def finish_distributed() -> None:
     if torch.distributed.is_available() and torch.distributed.is_initialized():
         torch.distributed.barrier()
         torch.distributed.destroy_process_group()
+
+
+#: What the pre-flight (:func:`check_config`, :func:`check_data_roots`) raises about the
+#: user's config or files; each message names the problem and the fix.
+PREFLIGHT_ERRORS = (ConfigError, MissingFileError, CheckpointFileError)
+
+
+@contextmanager
+def exit_on_preflight_error():
+    """For a tool's ``__main__``: a pre-flight failure ends the program with the one line
+    ``error: <message>`` (exit status 1) instead of a traceback.  ``main()`` itself still
+    raises, so tests and callers can catch the exception types."""
+    try:
+        yield
+    except PREFLIGHT_ERRORS as err:
+        raise SystemExit(f'error: {err}') from None
 
 
 def build_runner(cfg: Config, loaders=DATALOADERS) -> Runner:

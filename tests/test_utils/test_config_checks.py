@@ -13,6 +13,7 @@ import torch
 from mmengine.config import Config
 
 from mmqsd.utils import config_checks as checks
+from mmqsd.utils.checkpoint_file import CheckpointFileError
 from mmqsd.utils import launch
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
@@ -87,11 +88,8 @@ def test_backbone_channels_of_every_mmqsd_backbone():
     assert checks.backbone_out_channels(dict(type='ResNet', depth=50)) is None
 
 
-def test_backbone_channels_allocate_no_parameters():
-    """The L backbone (55M parameters) is built on the meta device: nothing is stored."""
-    before = torch.nn.Conv2d(1, 1, 1).weight.device  # the patch is undone afterwards
+def test_backbone_channels_of_the_largest_backbone():
     assert checks.backbone_out_channels(dict(type='mmqsd.QSDTransformer', arch='L')) == [640]
-    assert torch.nn.Conv2d(1, 1, 1).weight.device == before
 
 
 def test_backbone_arguments_are_checked_before_any_data():
@@ -158,6 +156,9 @@ def test_missing_init_cfg_checkpoint_says_how_to_get_one(tmp_path):
                        r'.*sdtv2_to_mmqsd\.py.*model\.backbone\.init_cfg=None'):
         checks.check_checkpoint_files(cfg)
     open(missing, 'wb').close()
+    with pytest.raises(CheckpointFileError, match=r'qsd_t_in1k\.pth.*empty file'):
+        checks.check_checkpoint_files(cfg)
+    torch.save({'state_dict': {}}, missing)
     checks.check_checkpoint_files(cfg)
     cfg.model.backbone.init_cfg.checkpoint = 'https://example.org/qsd_t.pth'
     checks.check_checkpoint_files(cfg)  # URLs are mmengine's business
@@ -185,6 +186,57 @@ def test_build_runner_checks_the_checkpoint_before_the_data(tmp_path):
                     'train_dataloader.dataset.data_root': str(tmp_path / 'no_data')})
     with pytest.raises(FileNotFoundError, match=r'init_cfg\.checkpoint'):
         launch.build_runner(cfg)
+
+
+def _truncated_checkpoint(path):
+    torch.save({'state_dict': {'w': torch.arange(1000.)}}, path)
+    with open(path, 'rb+') as f:
+        f.truncate(osp.getsize(path) // 2)
+    return str(path)
+
+
+def test_damaged_load_from_is_refused_before_the_run(tmp_path):
+    """Existence is not enough: ``load_from`` / ``--resume PATH`` get the file checks too."""
+    cfg = Config(dict(load_from=_truncated_checkpoint(tmp_path / 'epoch_3.pth'), resume=True))
+    with pytest.raises(CheckpointFileError, match=r'epoch_3\.pth.*truncated'):
+        checks.check_checkpoint_files(cfg)
+
+
+def test_resume_without_a_path_checks_the_latest_checkpoint(tmp_path):
+    latest = _truncated_checkpoint(tmp_path / 'epoch_2.pth')
+    (tmp_path / 'last_checkpoint').write_text(latest)
+    cfg = Config(dict(load_from=None, resume=True, work_dir=str(tmp_path)))
+    with pytest.raises(CheckpointFileError, match=r'epoch_2\.pth.*truncated'):
+        checks.check_checkpoint_files(cfg)
+    torch.save({'state_dict': {}}, latest)
+    checks.check_checkpoint_files(cfg)
+
+
+def test_damaged_teacher_checkpoint(tmp_path):
+    teacher = tmp_path / 't.pth'
+    teacher.write_bytes(b'<html>404</html>')
+    cfg = Config(dict(model=dict(type='mmqsd.FGDDistiller', teacher_ckpt=str(teacher))))
+    with pytest.raises(CheckpointFileError, match=r't\.pth.*HTML'):
+        checks.check_checkpoint_files(cfg)
+
+
+@pytest.mark.parametrize('options, message', [
+    (['model.backbone.frozen_stages=-2'], r'^error: model\.backbone: frozen_stages=-2'),
+    (['load_from={truncated}'], r'^error: .*epoch_1\.pth.*truncated'),
+], ids=['backbone-argument', 'damaged-load_from'])
+def test_train_tool_ends_in_one_error_line(tmp_path, options, message):
+    """Pre-flight failures reach a user of tools/train.py as one line, exit status 1."""
+    import re
+    import subprocess
+    import sys
+    truncated = _truncated_checkpoint(tmp_path / 'epoch_1.pth')
+    options = [o.format(truncated=truncated) for o in options]
+    proc = subprocess.run([sys.executable, 'tools/train.py', DET_DEMO, '--work-dir',
+                           str(tmp_path / 'work'), '--cfg-options', *options], cwd=ROOT,
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 1
+    assert 'Traceback' not in proc.stderr
+    assert re.search(message, proc.stderr.strip().splitlines()[-1]), proc.stderr[-2000:]
 
 
 # --- registry scope --------------------------------------------------------------------
