@@ -17,7 +17,8 @@ import mmqsd  # noqa: F401  registers mmqsd modules and applies the compat fixes
 from mmengine.evaluator import DumpResults
 
 from mmqsd.apis.visualization import enable_test_visualization
-from mmqsd.utils.checkpoint_file import exit_on_bad_checkpoint
+from mmqsd.utils.checkpoint_file import (CheckpointFileError, check_weights_fit,
+                                         exit_on_bad_checkpoint)
 from mmqsd.utils.launch import (add_common_args, build_runner, exit_on_preflight_error,
                                 finish_distributed, load_config)
 
@@ -53,6 +54,10 @@ def main(argv=None):
         except ValueError as err:
             raise SystemExit(f'error: {err}') from None
     runner = build_runner(cfg, ('test_dataloader',))
+    try:  # mmengine loads test checkpoints with strict=False: refuse one of another model
+        check_weights_fit(runner.model, args.checkpoint)
+    except CheckpointFileError as err:
+        raise SystemExit(f'error: {err}') from None
     if args.out:
         runner.test_evaluator.metrics.append(DumpResults(out_file_path=args.out))
     metrics = runner.test()

@@ -4,6 +4,7 @@ A batch is an :class:`AnalysisBatch` (preprocessed inputs and, for detectors, th
 data samples that carry each image's size); :func:`model_forward` runs one through
 the whole network of any OpenMMLab task model (classifier, segmentor, detector).
 """
+import argparse
 import math
 import sys
 from dataclasses import dataclass
@@ -66,6 +67,14 @@ def random_inputs(model, batch_size: int, height: int, width: int, seed: int = 0
     return AnalysisBatch(inputs, samples)
 
 
+def positive_int(text: str) -> int:
+    """``argparse`` type of ``--data N`` and ``--batch-size``: an int of at least 1."""
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f'must be at least 1, got {value}')
+    return value
+
+
 def dataset_batches(model, cfg, num_images: int, batch_size: Optional[int] = None
                     ) -> Iterator[AnalysisBatch]:
     """Yield preprocessed batches holding the first ``num_images`` images of the val set.
@@ -109,8 +118,11 @@ def analysis_batches(model, data: Optional[int], input_size: Sequence[int], batc
 
     Data-set batches are wrapped in a progress bar (:func:`mmqsd.utils.progress.track`)
     labelled ``description``, counted in batches of ``batch_size`` images.
+
+    Raises:
+        ValueError: ``data`` given but below 1 (``--data 0`` never falls back to random input).
     """
-    if data:
+    if data is not None:
         return track(dataset_batches(model, model.cfg, data, batch_size),
                      f'{description}: {data} images in batches of {batch_size}',
                      total=math.ceil(data / batch_size))

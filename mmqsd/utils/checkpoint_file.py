@@ -155,7 +155,8 @@ def check_checkpoint_file(path: str) -> None:
 
 def _refused_globals(err: pickle.UnpicklingError) -> bool:
     """Whether ``torch.load(weights_only=True)`` refused named Python objects (not bad bytes)."""
-    return 'Unsupported global' in str(err)
+    text = str(err)
+    return 'Unsupported global' in text or 'unsupported GLOBAL' in text
 
 
 def _reason(err: BaseException) -> str:
@@ -214,3 +215,40 @@ def exit_on_bad_checkpoint(path: Optional[str]) -> None:
         check_checkpoint_file(path)
     except CheckpointFileError as err:
         raise SystemExit(f'error: {err}') from None
+
+
+def check_weights_fit(model: torch.nn.Module, path: str) -> None:
+    """Refuse a checkpoint whose weights would not reach ``model`` when loaded.
+
+    mmengine's runner loads test checkpoints with ``strict=False`` and only logs
+    unmatched keys, so a checkpoint of another model is evaluated with random
+    weights.  Refused: a file whose tensors have none of the model's names (a
+    wrong file, another task), and one whose shared names have other shapes (another
+    config, e.g. a widened backbone).  Partly matching checkpoints (a backbone
+    only) are left to mmengine's warning.  A ``module.`` prefix (DDP) is ignored.
+    Files that need ``--trusted`` to unpickle are not inspected.
+
+    Raises:
+        CheckpointFileError: naming the file, the mismatch and the fix.
+    """
+    try:
+        ckpt = torch.load(path, map_location='cpu', weights_only=True)
+    except pickle.UnpicklingError:
+        return
+    state = ckpt.get('state_dict', ckpt) if isinstance(ckpt, dict) else {}
+    state = {re.sub(r'^module\.', '', k): v for k, v in state.items()
+             if isinstance(v, torch.Tensor)}
+    own = {re.sub(r'^module\.', '', k): v for k, v in model.state_dict().items()}
+    fix = 'use the checkpoint of this config, or the config the checkpoint was trained with'
+    shared = sorted(own.keys() & state.keys())
+    if not shared:
+        raise CheckpointFileError(
+            path, f'none of its {len(state)} weight tensors has a name of this model '
+            f'({type(model).__name__}, e.g. {next(iter(own), "-")!r})', fix)
+    mismatched = [k for k in shared if own[k].shape != state[k].shape]
+    if mismatched:
+        key = mismatched[0]
+        raise CheckpointFileError(
+            path, f'{len(mismatched)} of its weights have other shapes than this model\'s, '
+            f'e.g. {key}: {tuple(state[key].shape)} in the file, {tuple(own[key].shape)} in '
+            'the model', fix)

@@ -152,3 +152,15 @@ def test_energy_cli_on_a_detector_warns_untrained(tmp_path):
         assert f'{head}' in proc.stdout and result['parts'][head]['spike_layers'] == 0
     assert 'real-valued (float ANN part)' in proc.stdout
     assert 'not counted: element-wise ops' in proc.stdout
+
+
+@pytest.mark.parametrize('tool', ['tools/analysis/energy.py', 'tools/analysis/attention_dist.py'])
+@pytest.mark.parametrize('option', [['--data', '0'], ['--data', '-1'], ['--batch-size', '0']])
+def test_image_counts_below_one_are_refused_by_the_parser(tool, option, capsys):
+    """``--data 0`` once ran on random input with exit status 0."""
+    import runpy
+    parse_args = runpy.run_path(osp.join(ROOT, tool), run_name='tool')['parse_args']
+    with pytest.raises(SystemExit) as exit_info:
+        parse_args(['some_config.py', *option])
+    assert exit_info.value.code == 2
+    assert 'must be at least 1' in capsys.readouterr().err

@@ -5,6 +5,7 @@ non-pickle file a hint to pass --trusted (then an UnpicklingError), and a silent
 download loaded.
 """
 import argparse
+import os
 import pickle
 import re
 import shutil
@@ -15,8 +16,8 @@ import pytest
 import torch
 
 from mmqsd.utils.checkpoint_file import (LEGACY_MAGIC, CheckpointFileError, check_checkpoint_file,
-                                         exit_on_bad_checkpoint, load_checkpoint_file,
-                                         name_hash_prefix, sha256_of)
+                                         check_weights_fit, exit_on_bad_checkpoint,
+                                         load_checkpoint_file, name_hash_prefix, sha256_of)
 from mmqsd.utils.file_kind import describe_file_start
 
 WEIGHTS = torch.arange(1000, dtype=torch.float32)
@@ -156,6 +157,17 @@ def test_pickled_objects_need_trusted_and_garbage_is_refused_even_then(tmp_path)
         assert '--trusted' not in str(err.value)
 
 
+@pytest.mark.parametrize('payload', [os.getcwd, argparse.ArgumentParser],
+                         ids=['function', 'class'])
+def test_any_refused_global_gets_the_trusted_hint(tmp_path, payload):
+    """torch words its refusal differently for classes and for functions of blocked modules;
+    both are objects the user may trust, not damage."""
+    path = tmp_path / 'objects.pth'
+    torch.save(dict(w=WEIGHTS, extra=payload), path)
+    with pytest.raises(CheckpointFileError, match='pickled Python objects.*pass --trusted'):
+        load_checkpoint_file(str(path))
+
+
 def test_remote_names_are_left_to_mmengine():
     check_checkpoint_file('https://download.openmmlab.com/x/model-00000000.pth')
     check_checkpoint_file('open-mmlab://resnet50')
@@ -173,3 +185,33 @@ def test_exit_on_bad_checkpoint(tmp_path, good):
 def test_describe_file_start_knows_nothing_of_plain_binary():
     assert describe_file_start(bytes(range(1, 64))) is None
     assert describe_file_start(b'\xef\xbb\xbf  <html>').what.startswith('an HTML')
+
+
+class _Net(torch.nn.Module):
+    def __init__(self, width=4):
+        super().__init__()
+        self.backbone = torch.nn.Linear(3, width)
+        self.head = torch.nn.Linear(width, 2)
+
+
+@pytest.mark.parametrize('state, match', [
+    ({'foo': torch.ones(1)}, 'none of its 1 weight tensors has a name of this model'),
+    ({}, 'none of its 0 weight tensors'),
+    (_Net(width=8).state_dict(), r'3 of its weights have other shapes.*backbone\.bias: \(8,\)'),
+], ids=['unknown-keys', 'no-tensors', 'other-width'])
+def test_weights_of_another_model_are_refused(tmp_path, state, match):
+    """tools/test.py: mmengine would load these with strict=False and score random weights."""
+    path = tmp_path / 'other.pth'
+    torch.save({'meta': {}, 'state_dict': state}, path)
+    with pytest.raises(CheckpointFileError, match=match):
+        check_weights_fit(_Net(), str(path))
+
+
+def test_fitting_and_partial_weights_pass(tmp_path):
+    net = _Net()
+    full = tmp_path / 'full.pth'
+    torch.save({'state_dict': {'module.' + k: v for k, v in net.state_dict().items()}}, full)
+    check_weights_fit(net, str(full))  # a DDP prefix is ignored
+    partial = tmp_path / 'backbone.pth'
+    torch.save({k: v for k, v in net.state_dict().items() if k.startswith('backbone')}, partial)
+    check_weights_fit(net, str(partial))  # left to mmengine's warning

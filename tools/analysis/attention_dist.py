@@ -14,7 +14,7 @@ import torch
 from mmengine.config import DictAction
 
 from mmqsd.analysis.attention_dist import AttentionRecorder
-from mmqsd.analysis.inputs import analysis_batches, model_forward, warn_untrained
+from mmqsd.analysis.inputs import analysis_batches, model_forward, positive_int, warn_untrained
 from mmqsd.analysis.plots import plot_distributions
 from mmqsd.apis import init_model
 from mmqsd.utils.checkpoint_file import exit_on_bad_checkpoint
@@ -25,8 +25,8 @@ def parse_args(argv=None):
     parser.add_argument('config')
     parser.add_argument('checkpoint', nargs='?',
                         help='trained weights (without: random weights, and a warning)')
-    parser.add_argument('--data', type=int, metavar='N', help='use N images of the val set')
-    parser.add_argument('--batch-size', type=int, default=2,
+    parser.add_argument('--data', type=positive_int, metavar='N', help='use N images of the val set')
+    parser.add_argument('--batch-size', type=positive_int, default=2,
                         help='images per forward (default 2)')
     parser.add_argument('--input-size', type=int, nargs='+', default=[224])
     parser.add_argument('--layers', nargs='+',

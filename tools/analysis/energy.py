@@ -20,7 +20,7 @@ import json
 from mmengine.config import DictAction
 
 from mmqsd.analysis import count_energy, format_energy, format_ops, model_size
-from mmqsd.analysis.inputs import analysis_batches, model_forward, warn_untrained
+from mmqsd.analysis.inputs import analysis_batches, model_forward, positive_int, warn_untrained
 from mmqsd.analysis.plots import plot_energy
 from mmqsd.apis import init_model
 from mmqsd.utils.checkpoint_file import exit_on_bad_checkpoint
@@ -36,9 +36,9 @@ def parse_args(argv=None):
                         help='trained weights (without: random weights, and a warning)')
     parser.add_argument('--input-size', type=int, nargs='+', default=[224],
                         help='H [W] of the random input (ignored with --data)')
-    parser.add_argument('--data', type=int, metavar='N',
+    parser.add_argument('--data', type=positive_int, metavar='N',
                         help='measure on N images of the config\'s val set (averaged over all N)')
-    parser.add_argument('--batch-size', type=int, default=1,
+    parser.add_argument('--batch-size', type=positive_int, default=1,
                         help='images per forward with --data (default 1)')
     parser.add_argument('--e-mac', type=float, default=4.6, help='pJ per MAC (default 4.6)')
     parser.add_argument('--e-ac', type=float, default=0.9, help='pJ per AC (default 0.9)')
