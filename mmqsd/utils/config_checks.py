@@ -130,9 +130,10 @@ def check_pretrained_key(cfg: Config) -> None:
         raise ConfigError(
             f'{path}.pretrained={node["pretrained"]!r} is the mmseg 0.x / mmdet 2.x key, which '
             f'{receiver.__name__} does not take: remove it ({path}.pretrained=None) and load the '
-            f"weights with {owner}.init_cfg=dict(type='Pretrained', checkpoint=PATH, "
-            "prefix='backbone.') (prefix='backbone.' picks the backbone of a classification "
-            'checkpoint; no prefix for a backbone-only file)')
+            f"weights by writing {owner}.init_cfg=dict(type='Pretrained', checkpoint=PATH, "
+            "prefix='backbone.') in your config file (prefix='backbone.' picks the backbone "
+            'of a classification checkpoint; no prefix for a backbone-only file; '
+            "mmengine's --cfg-options cannot set a dict-valued init_cfg)")
 
 
 def _is_local(path) -> bool:
