@@ -74,8 +74,10 @@ def numpy_data_dtype_classes() -> list:
     that mmengine stores as they are (``best_score`` of ``save_best``, the
     message hub's runtime information and history buffers).
     """
+    # numpy's own types only: packages such as ml_dtypes (pulled in by onnx) register
+    # more scalar types in sctypeDict when they are imported, after mmqsd's import.
     scalar_types = {t for t in np.sctypeDict.values()
-                    if np.dtype(t).kind in PLAIN_DATA_DTYPE_KINDS}
+                    if t.__module__ == 'numpy' and np.dtype(t).kind in PLAIN_DATA_DTYPE_KINDS}
     return sorted({type(np.dtype(t)) for t in scalar_types}, key=lambda c: c.__name__)
 
 

@@ -135,3 +135,13 @@ def test_save_replaces_the_file_and_leaves_no_temporary(tmp_path):
     mmengine.runner.save_checkpoint({'w': torch.arange(4)}, str(target))
     assert torch.equal(torch.load(target)['w'], torch.arange(4))
     assert os.listdir(target.parent) == ['epoch_2.pth']
+
+
+def test_allow_list_ignores_dtypes_other_packages_register_later():
+    """ml_dtypes (imported by onnx) adds float8 & co. to numpy's sctypeDict after mmqsd's
+    import; the allow-list is numpy's own plain-data types, whenever it is computed."""
+    pytest.importorskip('ml_dtypes')
+    allowed = torch.serialization.get_safe_globals()
+    for item in compat.checkpoint_safe_globals():
+        assert item in allowed
+    assert all(c.__module__.startswith('numpy') for c in compat.numpy_data_dtype_classes())
