@@ -89,3 +89,16 @@ def check_arch_dict(arch, owner: str, required: Iterable[str], defaults: Dict[st
     if isinstance(ratio, bool) or not isinstance(ratio, Real) or ratio <= 0:
         raise ValueError(f'{owner} arch mlp_ratio={ratio!r} must be a positive number')
     return arch
+
+
+def check_flag(value, name: str) -> bool:
+    """A switch such as ``with_cp``: ``True`` or ``False`` only.
+
+    Raises:
+        TypeError: anything else (a string ``'False'`` or an int would be
+            truthy / ambiguous and silently switch the feature on or off).
+    """
+    if not isinstance(value, bool):
+        raise TypeError(f'{name} must be True or False, got {value!r} '
+                        f'({type(value).__name__}); e.g. --cfg-options model.backbone.{name}=True')
+    return value

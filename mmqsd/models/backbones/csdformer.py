@@ -26,7 +26,7 @@ mmdet/mmseg necks can take several of them (multi-scale outputs are our
 extension; the paper covers classification only).
 """
 import copy
-from typing import Sequence, Tuple, Union
+from typing import Callable, Optional, Sequence, Tuple, Union
 
 import torch
 from mmengine.model import BaseModule
@@ -35,7 +35,8 @@ from torch import nn
 from ...layers import TailoredBlock, build_tokenizer
 from ...ops import check_levels
 from ...registry import MODELS
-from .arg_checks import check_arch_dict, check_frozen_stages, check_out_indices
+from .activation_checkpoint import checkpointed_call
+from .arg_checks import check_arch_dict, check_flag, check_frozen_stages, check_out_indices
 
 # Heads: the paper does not give them (CSDformer Sec. 4.1); Spikingformer's
 # configs use 8 (ImageNet, CIFAR-100) and 12 (CIFAR-10 4-384; set in that config).
@@ -76,22 +77,27 @@ def default_num_pools(img_size: Union[int, Sequence[int]]) -> int:
 
 
 def run_stages(tokenizer: Sequence[nn.Module], blocks: Sequence[nn.Module], x: torch.Tensor,
-               out_indices: Sequence[int], first_index: int = 0) -> Tuple[torch.Tensor, ...]:
+               out_indices: Sequence[int], first_index: int = 0,
+               call: Optional[Callable[[nn.Module, torch.Tensor], torch.Tensor]] = None
+               ) -> Tuple[torch.Tensor, ...]:
     """Tokenizer stages on ``(..., C, H, W)``, then blocks on tokens ``(..., C, H*W)``.
 
     Shared by the QANN and its SNN (whose tensors have a leading time axis).
     Returns the outputs of the stages in ``out_indices`` (stage numbers start
     at ``first_index``), block outputs reshaped to ``(..., C, H, W)``.
+    ``call(module, x)`` runs each stage and block (default ``module(x)``; the
+    QANN passes its activation checkpointing).
     """
+    call = call or (lambda module, inputs: module(inputs))
     outs = []
     for index, stage in enumerate(tokenizer, first_index):
-        x = stage(x)
+        x = call(stage, x)
         if index in out_indices:
             outs.append(x)
     height, width = x.shape[-2:]
     x = x.flatten(-2)
     for index, block in enumerate(blocks, first_index + len(tokenizer)):
-        x = block(x)
+        x = call(block, x)
         if index in out_indices:
             outs.append(x.unflatten(-1, (height, width)))
     return tuple(outs)
@@ -113,12 +119,17 @@ class CSDformer(BaseModule):
         out_indices: stages to return (see the module docstring; -1 = last block).
         frozen_stages: stages ``0..frozen_stages`` are frozen (-1: none).
         norm_eval: keep BN layers in eval mode while training.
+        with_cp: activation checkpointing of each stage (tokenizer stage or
+            block) in training: same losses and gradients, less memory, one
+            more forward per stage (see :class:`QSDTransformer`).
+            ``TypeError`` unless a bool.
     """
 
     def __init__(self, arch: Union[str, dict] = '8-384', in_channels: int = 3,
                  img_size: Union[int, Sequence[int]] = 224, num_pools: int = None,
                  quantized: bool = True, levels: int = 4, out_indices: Sequence[int] = (-1, ),
-                 frozen_stages: int = -1, norm_eval: bool = False, init_cfg=None):
+                 frozen_stages: int = -1, norm_eval: bool = False, with_cp: bool = False,
+                 init_cfg=None):
         super().__init__(init_cfg=init_cfg)
         self.arch = resolve_csdformer_arch(arch)
         self.quantized = bool(quantized)
@@ -132,6 +143,7 @@ class CSDformer(BaseModule):
             out_indices, num_stages, f' (0-4: tokenizer, 5-{num_stages - 1}: blocks)')
         self.frozen_stages = check_frozen_stages(frozen_stages, num_stages)
         self.norm_eval = norm_eval
+        self.with_cp = check_flag(with_cp, 'with_cp')
 
         self.tokenizer = build_tokenizer(in_channels, dim, self.num_pools, self.levels)
         self.blocks = nn.ModuleList(
@@ -158,7 +170,9 @@ class CSDformer(BaseModule):
         return tuple(strides) + (stride, ) * len(self.blocks)
 
     def forward(self, x: torch.Tensor) -> Tuple[torch.Tensor, ...]:
-        return run_stages(self.tokenizer, self.blocks, x, self.out_indices)
+        return run_stages(self.tokenizer, self.blocks, x, self.out_indices,
+                          call=lambda module, inputs: checkpointed_call(module, inputs,
+                                                                        self.with_cp))
 
     def _freeze_stages(self):
         for stage in self.stages[:self.frozen_stages + 1]:

@@ -40,7 +40,8 @@ from ...layers import (ConvBNNeuron, QKVBranch, QuantConv2d, SpikeMaxPool2d, Spi
                        to_multistep)
 from ...ops import check_weight_bits
 from ...registry import MODELS
-from .arg_checks import check_arch_dict
+from .activation_checkpoint import checkpointed_call
+from .arg_checks import check_arch_dict, check_flag
 
 SPIKFORMER_ARCHS = {
     '8-384': dict(embed_dims=384, depth=8, num_heads=12, mlp_ratio=4),
@@ -151,6 +152,8 @@ class QSDSpikformer(BaseModule):
             LIF there has threshold 0.5: ``dict(threshold=0.5)``).
         attn_scale: Spikformer's 0.125; None: 1/sqrt(d).
         attention: 'spike' or 'softmax' (ANN counterpart).
+        with_cp: activation checkpointing of the tokenizer and of each block in
+            training (see :class:`QSDTransformer`); ``TypeError`` unless a bool.
 
     Returns a 1-tuple with the ``(T, B, D, H/16, W/16)`` token map (the spike
     counts of the residual stream).
@@ -159,11 +162,13 @@ class QSDSpikformer(BaseModule):
     def __init__(self, arch: Union[str, dict] = '8-384', in_channels: int = 3, weight_bits=4,
                  neuron: Union[str, dict] = 'ie_lif', levels: int = 4, time_steps: int = 1,
                  mprf: bool = True, neuron_cfg: dict = None, attn_neuron_cfg: dict = None,
-                 attn_scale: float = 0.125, attention: str = 'spike', init_cfg=None):
+                 attn_scale: float = 0.125, attention: str = 'spike', with_cp: bool = False,
+                 init_cfg=None):
         super().__init__(init_cfg=init_cfg)
         self.arch = resolve_spikformer_arch(arch)
         check_weight_bits(weight_bits)
         self.time_steps = check_time_steps(time_steps)
+        self.with_cp = check_flag(with_cp, 'with_cp')
         self.embed_dims = dim = self.arch['embed_dims']
         ncfg = neuron_config(neuron, levels, **(neuron_cfg or {}))
         acfg = dict(ncfg, **(attn_neuron_cfg or {}))
@@ -174,7 +179,7 @@ class QSDSpikformer(BaseModule):
         self.readout = SpikeReadout()
 
     def forward(self, x):
-        x = self.tokenizer(to_multistep(x, self.time_steps))
+        x = checkpointed_call(self.tokenizer, to_multistep(x, self.time_steps), self.with_cp)
         for block in self.blocks:
-            x = block(x)
+            x = checkpointed_call(block, x, self.with_cp)
         return (self.readout(x), )

@@ -31,7 +31,8 @@ from ...layers import (MPRF, ConvBlock, Downsample, TransformerBlock, check_time
                        neuron_config, to_multistep)
 from ...ops import check_weight_bits
 from ...registry import MODELS
-from .arg_checks import check_arch_dict, check_frozen_stages, check_out_indices
+from .activation_checkpoint import checkpointed_call
+from .arg_checks import check_arch_dict, check_flag, check_frozen_stages, check_out_indices
 from .checkpoint_loading import load_pretrained_backbone
 
 ARCH_SETTINGS = {
@@ -102,6 +103,11 @@ class QSDTransformer(BaseModule):
             changed a QSD-T training step by 2% and inference by 3%, within
             noise (docs/benchmarks.md); GPUs with tensor cores usually gain.
             The integer inference forms always use it.
+        with_cp: activation checkpointing: in training (with gradients) each
+            stage layer (downsampling or block) keeps only its input and
+            recomputes its activations in the backward pass; same losses and
+            gradients, less memory, one more forward per layer (figures in
+            docs/benchmarks.md).  ``TypeError`` unless a bool.
         init_cfg: e.g. ``dict(type='Pretrained', checkpoint=PATH, prefix='backbone.')``
             to start from an mmqsd classification checkpoint; unlike mmengine's
             ``PretrainedInit`` a mismatch raises (see :meth:`init_weights`).
@@ -115,7 +121,7 @@ class QSDTransformer(BaseModule):
                  out_indices: Sequence[int] = (3, ), stage4_stride: int = 1,
                  frozen_stages: int = -1, norm_eval: bool = False, time_reduce: str = 'none',
                  drop_path_rate: float = 0., attention: str = 'spike',
-                 channels_last: bool = False, init_cfg=None):
+                 channels_last: bool = False, with_cp: bool = False, init_cfg=None):
         super().__init__(init_cfg=init_cfg)
         self.arch = resolve_arch(arch)
         check_weight_bits(weight_bits)
@@ -135,6 +141,7 @@ class QSDTransformer(BaseModule):
         self.norm_eval = norm_eval
         self.time_reduce = time_reduce
         self.channels_last = channels_last
+        self.with_cp = check_flag(with_cp, 'with_cp')
         self.embed_dims = self.arch['embed_dims']
         self.stage_strides = (4, 8, 16, 16 * stage4_stride)
 
@@ -180,7 +187,7 @@ class QSDTransformer(BaseModule):
         outs = []
         for index, stage in enumerate(self.stages):
             for layer in stage:
-                x = layer(x)
+                x = checkpointed_call(layer, x, self.with_cp)
             if index in self.out_indices:
                 outs.append(x.mean(0) if self.time_reduce == 'mean' else x)
         return tuple(outs)
