@@ -26,6 +26,7 @@ from mmengine.runner import Runner
 from torch.nn.parallel import DistributedDataParallel
 
 from ..datasets.demo_data import GENERATORS
+from ..engine.hooks.compile_hook import CompileHook, compile_options
 from .checkpoint_file import CheckpointFileError
 from .config_checks import ConfigError, MissingFileError, check_config, check_sync_bn
 
@@ -166,10 +167,45 @@ def exit_on_preflight_error():
         raise SystemExit(f'error: {err}') from None
 
 
+def add_compile_hook(cfg: Config) -> None:
+    """With ``compile`` set, add :class:`~mmqsd.engine.hooks.CompileHook` to the custom
+    hooks (once): mmengine alone compiles only the training step and fails on config-built
+    optimizers (:mod:`mmqsd.engine.hooks.compile_hook`).
+
+    ``compile=dict(modules=[NAMES], **options)`` compiles only those submodules (e.g.
+    ``['backbone', 'neck']`` of a detector, whose proposal sampling and NMS have
+    data-dependent shapes): ``compile`` is then removed from ``cfg`` (mmengine would
+    compile the whole train step) and handed to the hook.
+
+    Raises:
+        TypeError: ``compile`` is neither a bool nor a dict, or ``modules`` is not a
+            non-empty list of submodule names.
+    """
+    options = compile_options(cfg.get('compile', None))
+    if options is None:
+        return
+    hook = dict(type='mmqsd.CompileHook')
+    if 'modules' in options:
+        modules = options.pop('modules')
+        if (isinstance(modules, str) or not isinstance(modules, (list, tuple)) or not modules
+                or not all(isinstance(m, str) for m in modules)):
+            raise TypeError(f"compile.modules must be a non-empty list of submodule names, "
+                            f"e.g. ['backbone', 'neck'], got {modules!r}")
+        hook.update(modules=list(modules), options=options)
+        cfg.compile = False
+    hooks = list(cfg.get('custom_hooks', None) or [])
+    if not any(h.get('type') in ('mmqsd.CompileHook', 'CompileHook', CompileHook)
+               for h in hooks):
+        hooks.append(hook)
+    cfg.custom_hooks = hooks
+
+
 def build_runner(cfg: Config, loaders=DATALOADERS) -> Runner:
     """Check the config (:func:`~mmqsd.utils.config_checks.check_config`) and the data
-    sets the run will read, set up distribution, build the Runner."""
+    sets the run will read, set up distribution, add the compile hook when ``compile``
+    is set, build the Runner."""
     check_config(cfg)
     check_data_roots(cfg, loaders)
     prepare_distributed(cfg)
+    add_compile_hook(cfg)
     return RUNNERS.build(cfg) if 'runner_type' in cfg else Runner.from_cfg(cfg)

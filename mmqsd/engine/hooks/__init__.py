@@ -1,3 +1,4 @@
+from .compile_hook import CompileHook
 from .firing_rate_hook import FiringRateHook
 
-__all__ = ['FiringRateHook']
+__all__ = ['CompileHook', 'FiringRateHook']
