@@ -3,6 +3,7 @@
 #   tools/slurm_train.sh PARTITION JOB_NAME CONFIG WORK_DIR [tools/train.py args...]
 # Environment: GPUS (total, default 8), GPUS_PER_NODE (8), CPUS_PER_TASK (5),
 # SRUN_ARGS (extra srun options), PYTHON (interpreter, default: python).
+# Needs GPUs (mmengine's slurm launcher); CPU-only clusters: docs/distributed.md#slurm.
 set -euo pipefail
 if [[ $# -lt 4 ]]; then
   echo "usage: $0 PARTITION JOB_NAME CONFIG WORK_DIR [tools/train.py args...]" >&2
