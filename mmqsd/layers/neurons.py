@@ -13,6 +13,7 @@ import torch
 from torch import nn
 
 from ..ops import ie_lif, lif_multistep
+from ..ops.spike_synapse import mark_spikes
 
 
 class SpikingNeuron(nn.Module):
@@ -65,7 +66,7 @@ class IELIF(SpikingNeuron):
         return torch.round(output * self.norm)
 
     def forward(self, v: torch.Tensor) -> torch.Tensor:
-        return ie_lif(v, self.levels, self.gain, self.norm)
+        return mark_spikes(ie_lif(v, self.levels, self.gain, self.norm), self.norm)
 
     def extra_repr(self):
         return f'levels={self.levels}, gain={self.gain:g}, norm={self.norm:g}'
@@ -102,7 +103,8 @@ class LIF(SpikingNeuron):
         return output
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return lif_multistep(x, self.tau, self.threshold, self.surrogate_width, self.reset)
+        return mark_spikes(
+            lif_multistep(x, self.tau, self.threshold, self.surrogate_width, self.reset), 1.0)
 
     def extra_repr(self):
         return f'tau={self.tau:g}, threshold={self.threshold:g}, reset={self.reset}'

@@ -20,6 +20,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..ops import check_weight_bits, lsq_fake_quant, lsq_init_step, lsq_integer_weights
+from ..ops.spike_synapse import int8_training_available, spike_conv, spike_norm
 from .multistep import fold_batch
 
 
@@ -38,10 +39,24 @@ def _init_step_before_first_call(module: 'LSQWeightMixin', args) -> None:
         del hooks[key]
 
 
+def init_pending_steps(model: nn.Module) -> int:
+    """Do now, eagerly, the first-call step initialisation of every LSQ layer in ``model``
+    not yet called.  Call it before ``torch.compile``-d code first runs the model: while
+    compiling, the pre-hook does nothing (it would read a buffer's value), so the steps
+    would keep their construction-time values.  Returns the number of layers done."""
+    pending = [m for m in model.modules()
+               if any(h is _init_step_before_first_call for h in m._forward_pre_hooks.values())]
+    for module in pending:
+        _init_step_before_first_call(module, ())
+    return len(pending)
+
+
 class LSQWeightMixin:
     """Adds LSQ weight quantisation to a layer that has ``weight`` (out, ...)."""
 
     sample_dims: int
+    #: whether spikes (outputs marked by a neuron) take the exact int8 forward
+    _reads_spikes_in_int8 = False
 
     def _setup_quant(self, weight_bits: Optional[int]) -> None:
         self.weight_bits = check_weight_bits(weight_bits)
@@ -89,8 +104,23 @@ class LSQWeightMixin:
         """``x``: ``(*lead, *sample)`` with ``sample_dims`` sample axes; every leading axis
         (time, batch) is folded into the batch of the op."""
         weight = self.effective_weight()
-        return fold_batch(x, lambda batch: self._synapse(batch, weight, self.bias),
-                          self.sample_dims)
+        synapse = self._spike_synapse(x) or self._synapse
+        return fold_batch(x, lambda batch: synapse(batch, weight, self.bias), self.sample_dims)
+
+    def _spike_synapse(self, x: torch.Tensor):
+        """For spikes ``x`` (marked by a neuron) on a device with int8 kernels: the synapse
+        as an exact int8 forward (:func:`mmqsd.ops.spike_synapse.spike_conv`, same values
+        and gradients as :meth:`_synapse`); otherwise None."""
+        norm = spike_norm(x)
+        applies = norm is not None and self.quantized and self._reads_spikes_in_int8 \
+            and not isinstance(self.padding, str) and self.padding_mode == 'zeros' \
+            and int8_training_available(x)
+        if not applies:
+            return None
+        q = lsq_integer_weights(self.weight, self.step_size, self.weight_bits)
+        return lambda batch, weight, bias: spike_conv(
+            batch, norm, weight, q, self.step_size, bias, self.stride, self.padding,
+            self.dilation, self.groups)
 
     def extra_repr(self):
         return super().extra_repr() + f', weight_bits={self.weight_bits}'
@@ -99,18 +129,26 @@ class LSQWeightMixin:
 class QuantConv2d(LSQWeightMixin, nn.Conv2d):
     """``nn.Conv2d`` with LSQ weights; input ``(..., C, H, W)``."""
     sample_dims = 3
+    _reads_spikes_in_int8 = True
 
     def __init__(self, *args, weight_bits: Optional[int] = 4, **kwargs):
         super().__init__(*args, **kwargs)
         self._setup_quant(weight_bits)
 
     def _synapse(self, x, weight, bias=None):
-        return F.conv2d(x, weight, bias, self.stride, self.padding, self.dilation, self.groups)
+        if self.groups == 1 or x.dim() != 4 or x.is_contiguous(memory_format=torch.channels_last):
+            return F.conv2d(x, weight, bias, self.stride, self.padding, self.dilation,
+                            self.groups)
+        # grouped (depthwise) convs: oneDNN's backward is ~2x faster channels last on CPU
+        y = F.conv2d(x.contiguous(memory_format=torch.channels_last), weight, bias, self.stride,
+                     self.padding, self.dilation, self.groups)
+        return y.contiguous()
 
 
 class QuantConv1d(LSQWeightMixin, nn.Conv1d):
     """``nn.Conv1d`` with LSQ weights; input ``(..., C, L)``."""
     sample_dims = 2
+    _reads_spikes_in_int8 = True
 
     def __init__(self, *args, weight_bits: Optional[int] = 4, **kwargs):
         super().__init__(*args, **kwargs)

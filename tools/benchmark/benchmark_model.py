@@ -2,7 +2,8 @@
 """Time training steps and inference of a config's model, with peak memory.
 
 Modes: ``train`` (forward + backward + optimizer step with the config's
-optim_wrapper), ``infer`` (multi-bit fp32 inference), ``spike`` (spike-driven
+optim_wrapper), ``infer`` (multi-bit fp32 inference), ``infer-bf16`` (the same
+under bfloat16 autocast), ``spike`` (spike-driven
 inference, binary spikes over virtual time steps), ``integer`` (exact integer
 inference: BN/MPRF folded, uint8 counts x int8 weights, int32 accumulation),
 ``spike-integer`` (spike-driven with binary uint8 spikes on the int8 kernels),
@@ -26,8 +27,10 @@ Example::
 import argparse
 import json
 import logging
+import os.path as osp
 import platform
 import statistics
+import sys
 import threading
 import time
 
@@ -111,6 +114,9 @@ def _train_step_fn(model, inputs, cfg):
     logger.setLevel(logging.WARNING)
     try:
         optim_wrapper = build_optim_wrapper(model, cfg.optim_wrapper)
+        if cfg.get('compile', None):
+            from mmqsd.engine.hooks.compile_hook import plain_param_groups
+            plain_param_groups(optim_wrapper)  # torch.compile fails on ConfigDict groups
     finally:
         logger.setLevel(level)
     head = _classification_head(model)
@@ -135,10 +141,12 @@ def _flatten(outputs):
     return [t for o in outputs for t in _flatten(o)]
 
 
-def _infer_step_fn(model, inputs):
+def _infer_step_fn(model, inputs, autocast_dtype=None):
     @torch.no_grad()
     def step():
-        model(inputs, mode='tensor')
+        with torch.autocast(inputs.device.type, autocast_dtype or torch.bfloat16,
+                            enabled=autocast_dtype is not None):
+            return model(inputs, mode='tensor')  # returned: torch.compile drops unused work
     return step
 
 
@@ -171,23 +179,126 @@ def benchmark(config, args, cfg_options=None):
     for mode in args.modes:
         if mode == 'train':
             step = _train_step_fn(model, inputs, model.cfg)
-        elif mode == 'infer':
-            step = _infer_step_fn(model.eval(), inputs)
+        elif mode in ('infer', 'infer-bf16'):
+            step = _infer_step_fn(model.eval(), inputs,
+                                  torch.bfloat16 if mode == 'infer-bf16' else None)
         elif mode == 'integer':
-            step = _infer_step_fn(to_integer_inference(model), inputs)
+            deployed = to_integer_inference(model)
+            step = _infer_step_fn(deployed, inputs)
         elif mode in ('onnx', 'onnx-float'):
             step = _onnx_step_fn(model, inputs, 'integer' if mode == 'onnx' else 'float',
                                  args.threads)
         else:
-            step = _infer_step_fn(to_spike_driven(model, integer=mode == 'spike-integer'),
-                                  inputs)
+            deployed = to_spike_driven(model, integer=mode == 'spike-integer')
+            step = _infer_step_fn(deployed, inputs)
+        step, first_call_s = _maybe_compile(step, model, mode)
         results[mode] = _timed(step, args.warmup, args.repeats, args.device)
+        if first_call_s is not None:
+            results[mode]['compile_s'] = round(first_call_s, 2)
+            print(f'{config} [{mode}] torch.compile: first call {first_call_s:.1f} s')
         results[mode]['images_per_s'] = round(args.batch_size / results[mode]['median_s'], 2)
         print(f'{config} [{mode}] median {results[mode]["median_s"]:.3f} s '
               f'(min {results[mode]["min_s"]:.3f}, max {results[mode]["max_s"]:.3f}; CPU '
               f'{results[mode]["median_cpu_s"]:.3f} s), '
               f'{results[mode]["images_per_s"]} img/s, peak {results[mode]["peak_mem_mib"]} MiB')
+        if args.profile:
+            results[mode]['profile'] = _profile(step, args.profile)
+        if mode in INT8_MODES:
+            results[mode].update(_int8_throughput(deployed, inputs, results[mode]['median_s'],
+                                                  args))
     return results
+
+
+def _profile(step, top):
+    """One more ``step()`` under ``torch.profiler``; prints and returns its ``top`` operators
+    by self CPU time (a Markdown table: operator, self CPU ms, share, calls)."""
+    from torch.profiler import ProfilerActivity, profile
+    with profile(activities=[ProfilerActivity.CPU]) as prof:
+        step()
+    events = sorted(prof.key_averages(), key=lambda e: -e.self_cpu_time_total)
+    total = sum(e.self_cpu_time_total for e in events)
+    rows = [dict(op=e.key, self_cpu_ms=round(e.self_cpu_time_total / 1e3, 1),
+                 share=round(e.self_cpu_time_total / total, 4), calls=e.count)
+            for e in events[:top]]
+    print(f'  top {top} operators by self CPU time (total {total / 1e6:.3f} s):')
+    print('  | operator | self CPU ms | share | calls |\n  |---|---|---|---|')
+    for row in rows:
+        print(f"  | {row['op']} | {row['self_cpu_ms']} | {row['share']:.1%} | {row['calls']} |")
+    return dict(total_self_cpu_s=total / 1e6, top=rows)
+
+
+#: modes whose synapses run on int8 kernels
+INT8_MODES = ('integer', 'spike-integer')
+
+
+def _machine_int8_peak(args):
+    """The machine's int8 figure in TOP/s (``--int8-peak``; 'auto': measured once by
+    ``int8_kernels.py`` on QSD-T's layer shapes, CPU only), or None."""
+    if args.int8_peak == 'none':
+        return None
+    if args.int8_peak != 'auto':
+        return dict(tops=float(args.int8_peak), source='--int8-peak')
+    if torch.device(args.device).type != 'cpu':
+        return None
+    if not hasattr(args, '_measured_peak'):
+        sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
+        from int8_kernels import measure_peak_int8_tops
+        args._measured_peak = dict(measure_peak_int8_tops(), source='int8_kernels.py')
+    return args._measured_peak
+
+
+def _int8_throughput(deployed, inputs, seconds, args):
+    """Int8 MACs of one forward, the TOP/s achieved over the whole forward (float32
+    layers included) and its fraction of the machine's int8 peak."""
+    from mmqsd.deploy.int8_work import count_int8_macs
+    work = count_int8_macs(deployed, lambda: deployed(inputs, mode='tensor'))
+    row = dict(int8_gmac=round(work.int8_macs / 1e9, 3),
+               float_gmac=round(work.float_macs / 1e9, 3),
+               achieved_int8_tops=2 * work.int8_macs / seconds / 1e12)
+    peak = _machine_int8_peak(args)
+    line = (f'  int8 work {row["int8_gmac"]} GMAC (+{row["float_gmac"]} GMAC float32): '
+            f'{row["achieved_int8_tops"]:.3f} TOP/s over the whole forward')
+    if peak:
+        row.update(int8_peak_tops=peak['tops'], int8_peak_source=peak['source'],
+                   fraction_of_int8_peak=row['achieved_int8_tops'] / peak['tops'])
+        line += (f' = {row["fraction_of_int8_peak"]:.2f} of the machine\'s int8 peak '
+                 f'{peak["tops"]:.3f} TOP/s ({peak["source"]})')
+    print(line)
+    return row
+
+
+#: modes ``--compile`` (a config's ``compile``) applies to
+COMPILE_MODES = ('train', 'infer', 'infer-bf16')
+
+
+def _maybe_compile(step, model, mode):
+    """``torch.compile(step, **options)`` when the config sets ``compile`` (``True`` or a dict
+    of torch.compile arguments, as mmengine's Runner reads it), else ``step``.  The train
+    step is the whole of mmengine's ``train_step`` (forward, loss, backward, optimizer step),
+    as ``compile=True`` compiles it in training; ``compile=dict(modules=[NAMES])`` compiles
+    only those submodules' forward.  Returns the step and the seconds of its
+    first (compiling) call, or None when not compiled."""
+    if not model.cfg.get('compile', None):
+        return step, None
+    from mmqsd.engine.hooks.compile_hook import compile_options
+    from mmqsd.layers.quant import init_pending_steps
+    options = compile_options(model.cfg.get('compile', None))
+    if options is None:
+        return step, None
+    init_pending_steps(model)  # as eager's first call would (skipped while compiling)
+    if mode not in COMPILE_MODES:
+        raise SystemExit(f'error: --compile / compile= applies to the modes {COMPILE_MODES}, '
+                         f'not {mode!r}; run that mode without it')
+    modules = options.pop('modules', None)
+    if modules is None:
+        compiled = torch.compile(step, **options)
+    else:  # compile=dict(modules=[...]): only those submodules, as mmqsd.CompileHook does
+        compiled = step
+        for name in modules:
+            model.get_submodule(name).compile(**options)
+    start = time.perf_counter()
+    compiled()
+    return compiled, time.perf_counter() - start
 
 
 def parse_args(argv=None):
@@ -197,8 +308,8 @@ def parse_args(argv=None):
     parser.add_argument('--compare-cfg-options', nargs='+', action=DictAction,
                         help='options of the second run (with --compare, or of the same config)')
     parser.add_argument('--modes', nargs='+', default=['train', 'infer'],
-                        choices=['train', 'infer', 'spike', 'integer', 'spike-integer', 'onnx',
-                                 'onnx-float'])
+                        choices=['train', 'infer', 'infer-bf16', 'spike', 'integer',
+                                 'spike-integer', 'onnx', 'onnx-float'])
     parser.add_argument('--batch-size', type=int, default=8)
     parser.add_argument('--input-size', type=int, nargs='+', default=[224])
     parser.add_argument('--warmup', type=int, default=1)
@@ -206,13 +317,25 @@ def parse_args(argv=None):
     parser.add_argument('--device', default='cpu')
     parser.add_argument('--threads', type=int,
                         help='torch.set_num_threads and ONNX Runtime intra-op threads (CPU)')
+    parser.add_argument('--profile', type=int, metavar='N', default=0,
+                        help='after timing, profile one more step and print its N slowest '
+                        'operators (self CPU time)')
+    parser.add_argument('--int8-peak', default='auto',
+                        help="the machine's int8 TOP/s for the integer modes' fraction: 'auto' "
+                        "(measure with int8_kernels.py, CPU), a number, or 'none'")
     parser.add_argument('--out-json')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction)
+    parser.add_argument('--compile', action='store_true',
+                        help='torch.compile the train / infer steps (the config option '
+                        'compile=True); eager vs compiled side by side: '
+                        '--compare-cfg-options compile=True instead')
     return parser.parse_args(argv)
 
 
 def main(argv=None):
     args = parse_args(argv)
+    if args.compile:
+        args.cfg_options = dict(args.cfg_options or {}, compile=True)
     if args.threads:
         torch.set_num_threads(args.threads)
     report = dict(machine=dict(processor=platform.processor() or platform.machine(),

@@ -7,13 +7,17 @@ For each shape: the float32 convolution PyTorch runs for the multi-bit model
 0..4 and 4-bit weights, median of ``--repeats``.  It shows what the hardware
 gives an exact integer path (VNNI / AMX / GPU int8 units), which bounds the
 whole-model speed-up together with the layers that must stay float
-(docs/benchmarks.md).
+(docs/benchmarks.md).  Throughput is ``2 * MACs / time`` in TOP/s (tera integer
+operations per second, a multiply and an add per MAC); the best over shapes and
+backends is the machine's int8 figure that ``benchmark_model.py`` compares the
+whole integer forward against.
 
 Example::
 
-    python tools/benchmark/int8_kernels.py --threads 1
+    python tools/benchmark/int8_kernels.py --threads 1 [--out-json int8.json]
 """
 import argparse
+import json
 import statistics
 import time
 
@@ -44,7 +48,7 @@ def median_ms(fn, repeats):
     return statistics.median(times) * 1e3
 
 
-def time_shape(shape, repeats, backends):
+def time_shape(shape, repeats, backends, fp32=True):
     name, n, c, size, o, k, groups = shape
     counts = torch.randint(0, 5, (n, c, size, size), dtype=torch.uint8).contiguous(
         memory_format=torch.channels_last)
@@ -52,9 +56,10 @@ def time_shape(shape, repeats, backends):
     epilogue = Epilogue(torch.rand(o) * 0.1, torch.randn(o))
     dense = counts.float().contiguous(memory_format=torch.channels_last)
     fp_weight = weight.float() * epilogue.scale.view(-1, 1, 1, 1)
-    row = dict(shape=name, gmac=n * o * size * size * (c // groups) * k * k / 1e9,
-               fp32_ms=median_ms(lambda: F.conv2d(dense, fp_weight, epilogue.bias,
-                                                  padding=k // 2, groups=groups), repeats))
+    row = dict(shape=name, gmac=n * o * size * size * (c // groups) * k * k / 1e9)
+    if fp32:
+        row['fp32_ms'] = median_ms(lambda: F.conv2d(dense, fp_weight, epilogue.bias,
+                                                    padding=k // 2, groups=groups), repeats)
     if k == 1 and groups == 1:
         kernel, rows = Int8Linear(weight[:, :, 0, 0]), counts.permute(0, 2, 3, 1).reshape(-1, c)
         run = lambda: kernel(rows, epilogue)  # noqa: E731
@@ -64,26 +69,54 @@ def time_shape(shape, repeats, backends):
     for backend in backends:
         with use_int8_backend(backend):
             row[f'{backend}_ms'] = median_ms(run, repeats)
+        row[f'{backend}_tops'] = 2 * row['gmac'] / row[f'{backend}_ms']
     return row
+
+
+def int8_backends():
+    """The int8 backends this machine has, fastest first where present."""
+    return (['onednn'] if onednn_available() else []) + ['int_mm']
+
+
+def peak_int8_tops(rows) -> dict:
+    """The best int8 throughput among ``rows`` (from :func:`time_shape`): TOP/s, the
+    layer shape and the backend that reached it."""
+    best = max(((row[f'{b}_tops'], row['shape'], b) for row in rows for b in int8_backends()
+                if f'{b}_tops' in row), default=(0.0, None, None))
+    return dict(tops=best[0], shape=best[1], backend=best[2])
+
+
+def measure_peak_int8_tops(repeats: int = 5) -> dict:
+    """Time every shape of :data:`SHAPES` on every int8 backend; :func:`peak_int8_tops`."""
+    return peak_int8_tops([time_shape(shape, repeats, int8_backends(), fp32=False)
+                           for shape in SHAPES])
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('--repeats', type=int, default=5)
     parser.add_argument('--threads', type=int)
+    parser.add_argument('--out-json', help='write the rows and the peak as JSON')
     args = parser.parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)
-    backends = (['onednn'] if onednn_available() else []) + ['int_mm']
-    print('| layer | GMAC | fp32 ms | ' + ' | '.join(f'{b} ms (speed-up)' for b in backends) + ' |')
+    backends = int8_backends()
+    print('| layer | GMAC | fp32 ms | ' + ' | '.join(f'{b} ms (speed-up) TOP/s' for b in backends)
+          + ' |')
     print('|---|---|---|' + '---|' * len(backends))
     rows = []
     for shape in SHAPES:
         row = time_shape(shape, args.repeats, backends)
         rows.append(row)
-        cells = ' | '.join(f"{row[f'{b}_ms']:.2f} ({row['fp32_ms'] / row[f'{b}_ms']:.1f}x)"
-                           for b in backends)
+        cells = ' | '.join(f"{row[f'{b}_ms']:.2f} ({row['fp32_ms'] / row[f'{b}_ms']:.1f}x) "
+                           f"{row[f'{b}_tops']:.2f}" for b in backends)
         print(f"| {row['shape']} | {row['gmac']:.2f} | {row['fp32_ms']:.2f} | {cells} |")
+    peak = peak_int8_tops(rows)
+    print(f"int8 peak: {peak['tops']:.2f} TOP/s ({peak['backend']}, {peak['shape']}, "
+          f'{torch.get_num_threads()} thread(s))')
+    if args.out_json:
+        with open(args.out_json, 'w') as f:
+            json.dump(dict(rows=rows, peak=peak, threads=torch.get_num_threads()), f, indent=2)
     return rows
 
 
