@@ -48,13 +48,17 @@ def mark_spikes(output: torch.Tensor, norm: float) -> torch.Tensor:
     """Record on a neuron's ``output`` that it holds ``k / norm`` with integer ``k`` in
     0..255; returns ``output`` (unchanged; nothing is recorded while tracing)."""
     if not _tracing():
-        setattr(output, _SPIKE_NORM, float(norm))
+        setattr(output, _SPIKE_NORM, (float(norm), output._version))
     return output
 
 
 def spike_norm(x: torch.Tensor) -> Optional[float]:
-    """The ``norm`` :func:`mark_spikes` recorded on ``x``, or None."""
-    return getattr(x, _SPIKE_NORM, None)
+    """The ``norm`` :func:`mark_spikes` recorded on ``x``, or None (also when ``x`` was
+    changed in place since, so its values may no longer be spikes)."""
+    mark = getattr(x, _SPIKE_NORM, None)
+    if mark is None or mark[1] != x._version:
+        return None
+    return mark[0]
 
 
 def int8_training_available(x: torch.Tensor) -> bool:

@@ -71,6 +71,10 @@ def test_int8_route_is_taken_only_for_marked_quantised_inputs(monkeypatch):
     conv(spikes)
     assert len(calls) == 1
     conv(spikes.clone())  # an unmarked tensor: real values, float conv
+    changed = IELIF(4)(torch.randn(1, 2, 4, 6, 6))
+    changed.mul_(0.3)  # no longer spikes: the mark no longer counts
+    assert spike_norm(changed) is None
+    conv(changed)
     full_precision = QuantConv2d(4, 4, 3, padding=1, weight_bits=None)
     full_precision(spikes)
     with use_int8_training(False):
