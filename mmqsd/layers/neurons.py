@@ -66,7 +66,8 @@ class IELIF(SpikingNeuron):
         return torch.round(output * self.norm)
 
     def forward(self, v: torch.Tensor) -> torch.Tensor:
-        return mark_spikes(ie_lif(v, self.levels, self.gain, self.norm), self.norm)
+        spikes = ie_lif(v, self.levels, self.gain, self.norm)
+        return mark_spikes(spikes, self.norm, self.levels)
 
     def extra_repr(self):
         return f'levels={self.levels}, gain={self.gain:g}, norm={self.norm:g}'
@@ -104,7 +105,7 @@ class LIF(SpikingNeuron):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return mark_spikes(
-            lif_multistep(x, self.tau, self.threshold, self.surrogate_width, self.reset), 1.0)
+            lif_multistep(x, self.tau, self.threshold, self.surrogate_width, self.reset), 1.0, 1)
 
     def extra_repr(self):
         return f'tau={self.tau:g}, threshold={self.threshold:g}, reset={self.reset}'

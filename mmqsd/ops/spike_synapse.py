@@ -44,17 +44,23 @@ def _tracing() -> bool:
     return torch.jit.is_tracing() or torch.compiler.is_compiling()
 
 
-def mark_spikes(output: torch.Tensor, norm: float) -> torch.Tensor:
+#: the largest count a uint8 input of the int8 kernels holds
+MAX_UINT8_COUNT = 255
+
+
+def mark_spikes(output: torch.Tensor, norm: float, max_count: int) -> torch.Tensor:
     """Record on a neuron's ``output`` that it holds ``k / norm`` with integer ``k`` in
-    0..255; returns ``output`` (unchanged; nothing is recorded while tracing)."""
-    if not _tracing():
+    ``0..max_count``; returns ``output`` (unchanged).  Nothing is recorded while tracing,
+    nor for ``max_count`` above 255 (counts a uint8 cannot hold)."""
+    if not _tracing() and max_count <= MAX_UINT8_COUNT:
         setattr(output, _SPIKE_NORM, (float(norm), output._version))
     return output
 
 
 def spike_norm(x: torch.Tensor) -> Optional[float]:
     """The ``norm`` :func:`mark_spikes` recorded on ``x``, or None (also when ``x`` was
-    changed in place since, so its values may no longer be spikes)."""
+    changed in place since, so its values may no longer be spikes; changes through
+    ``x.data`` bypass PyTorch's version counter and are not seen)."""
     mark = getattr(x, _SPIKE_NORM, None)
     if mark is None or mark[1] != x._version:
         return None

@@ -78,3 +78,18 @@ def test_int8_kernels_reports_the_peak(tmp_path):
             if f'{backend}_ms' in row:
                 assert row[f'{backend}_tops'] == pytest.approx(
                     2 * row['gmac'] / row[f'{backend}_ms'])
+
+
+@pytest.mark.parametrize('script, args', [
+    ('benchmark_model.py', ['configs/cls/qsd_t_demo_digits.py', '--int8-peak', 'abc']),
+    ('benchmark_model.py', ['configs/cls/qsd_t_demo_digits.py', '--int8-peak', '0']),
+    ('benchmark_model.py', ['configs/cls/qsd_t_demo_digits.py', '--int8-peak', 'nan']),
+    ('benchmark_model.py', ['configs/cls/qsd_t_demo_digits.py', '--profile', '-1']),
+    ('int8_kernels.py', ['--repeats', '0']),
+    ('int8_kernels.py', ['--threads', '0']),
+])
+def test_bad_arguments_are_refused_before_any_work(script, args):
+    result = subprocess.run([sys.executable, f'tools/benchmark/{script}', *args], cwd=ROOT,
+                            capture_output=True, text=True)
+    assert result.returncode == 2
+    assert 'error: argument' in result.stderr and 'Traceback' not in result.stderr

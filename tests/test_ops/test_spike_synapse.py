@@ -84,12 +84,25 @@ def test_int8_route_is_taken_only_for_marked_quantised_inputs(monkeypatch):
     assert len(calls) == 1
 
 
+def test_counts_beyond_uint8_take_the_float_route():
+    """IE-LIF with more than 255 levels: its counts do not fit the uint8 inputs of the int8
+    kernels, so the output is not marked and the conv equals the plain one."""
+    torch.manual_seed(0)
+    neuron, conv = IELIF(300), QuantConv2d(4, 4, 3, padding=1, weight_bits=4)
+    spikes = neuron(torch.full((1, 1, 4, 5, 5), 400.0))  # saturated: count 300
+    assert spike_norm(spikes) is None
+    with use_int8_training(False):
+        expected = conv(spikes.clone())
+    assert torch.equal(conv(spikes), expected)
+    assert spike_norm(IELIF(255)(torch.rand(1, 1, 4, 5, 5))) == 255.0
+
+
 def test_marks_are_not_recorded_while_tracing():
     """Traced graphs (mmengine's FLOP counter, jit.trace) see the plain conv."""
     seen = []
 
     def fn(v):
-        out = mark_spikes(v.clamp(0, 1), 1.0)
+        out = mark_spikes(v.clamp(0, 1), 1.0, 1)
         seen.append(spike_norm(out))
         return out
     torch.jit.trace(fn, torch.rand(2, 3), check_trace=False)

@@ -261,7 +261,7 @@ def _int8_throughput(deployed, inputs, seconds, args):
     if peak:
         row.update(int8_peak_tops=peak['tops'], int8_peak_source=peak['source'],
                    fraction_of_int8_peak=row['achieved_int8_tops'] / peak['tops'])
-        line += (f' = {row["fraction_of_int8_peak"]:.2f} of the machine\'s int8 peak '
+        line += (f' = {row["fraction_of_int8_peak"]:.3g} of the machine\'s int8 peak '
                  f'{peak["tops"]:.3f} TOP/s ({peak["source"]})')
     print(line)
     return row
@@ -301,6 +301,27 @@ def _maybe_compile(step, model, mode):
     return compiled, time.perf_counter() - start
 
 
+def _non_negative_int(text):
+    value = int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f'must be 0 or more, got {text}')
+    return value
+
+
+def _int8_peak(text):
+    """``--int8-peak``: 'auto', 'none' or a positive number of TOP/s."""
+    if text.lower() in ('auto', 'none'):
+        return text.lower()
+    try:
+        value = float(text)
+    except ValueError:
+        value = float('nan')
+    if not value > 0 or value == float('inf'):
+        raise argparse.ArgumentTypeError(
+            f"expected 'auto', 'none' or a positive number of TOP/s, got {text!r}")
+    return text
+
+
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('config')
@@ -317,10 +338,10 @@ def parse_args(argv=None):
     parser.add_argument('--device', default='cpu')
     parser.add_argument('--threads', type=int,
                         help='torch.set_num_threads and ONNX Runtime intra-op threads (CPU)')
-    parser.add_argument('--profile', type=int, metavar='N', default=0,
+    parser.add_argument('--profile', type=_non_negative_int, metavar='N', default=0,
                         help='after timing, profile one more step and print its N slowest '
                         'operators (self CPU time)')
-    parser.add_argument('--int8-peak', default='auto',
+    parser.add_argument('--int8-peak', default='auto', type=_int8_peak,
                         help="the machine's int8 TOP/s for the integer modes' fraction: 'auto' "
                         "(measure with int8_kernels.py, CPU), a number, or 'none'")
     parser.add_argument('--out-json')

@@ -92,10 +92,17 @@ def measure_peak_int8_tops(repeats: int = 5) -> dict:
                            for shape in SHAPES])
 
 
+def _positive_int(text):
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f'must be 1 or more, got {text}')
+    return value
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument('--repeats', type=int, default=5)
-    parser.add_argument('--threads', type=int)
+    parser.add_argument('--repeats', type=_positive_int, default=5)
+    parser.add_argument('--threads', type=_positive_int)
     parser.add_argument('--out-json', help='write the rows and the peak as JSON')
     args = parser.parse_args(argv)
     if args.threads:
