@@ -20,17 +20,13 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..ops import check_weight_bits, lsq_fake_quant, lsq_init_step, lsq_integer_weights
-from ..ops.spike_synapse import int8_training_available, spike_conv, spike_norm
+from ..ops.spike_synapse import int8_training_available, is_tracing, spike_conv, spike_norm
 from .multistep import fold_batch
-
-
-def _is_tracing() -> bool:
-    return torch.jit.is_tracing() or torch.compiler.is_compiling()
 
 
 def _init_step_before_first_call(module: 'LSQWeightMixin', args) -> None:
     """Forward pre-hook: derive a step not yet initialised from the current weights, once."""
-    if _is_tracing():
+    if is_tracing():
         return
     if not bool(module.step_initialized):
         module.init_step_()

@@ -40,7 +40,8 @@ def use_int8_training(enabled: bool):
         _enabled = previous
 
 
-def _tracing() -> bool:
+def is_tracing() -> bool:
+    """Whether ``torch.jit.trace`` or ``torch.compile`` is capturing the running code."""
     return torch.jit.is_tracing() or torch.compiler.is_compiling()
 
 
@@ -52,7 +53,7 @@ def mark_spikes(output: torch.Tensor, norm: float, max_count: int) -> torch.Tens
     """Record on a neuron's ``output`` that it holds ``k / norm`` with integer ``k`` in
     ``0..max_count``; returns ``output`` (unchanged).  Nothing is recorded while tracing,
     nor for ``max_count`` above 255 (counts a uint8 cannot hold)."""
-    if not _tracing() and max_count <= MAX_UINT8_COUNT:
+    if not is_tracing() and max_count <= MAX_UINT8_COUNT:
         setattr(output, _SPIKE_NORM, (float(norm), output._version))
     return output
 
@@ -70,7 +71,7 @@ def spike_norm(x: torch.Tensor) -> Optional[float]:
 def int8_training_available(x: torch.Tensor) -> bool:
     """Whether :func:`spike_conv` can run for input ``x`` (see the module docstring)."""
     return (_enabled and x.device.type == 'cpu' and x.dtype == torch.float32
-            and not torch.is_autocast_enabled('cpu') and not _tracing()
+            and not torch.is_autocast_enabled('cpu') and not is_tracing()
             and onednn_available())
 
 
